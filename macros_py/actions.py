@@ -1,0 +1,207 @@
+"""The action registry: the one list of what the workbook's buttons and the CLI can do.
+
+Each :class:`ActionSpec` generates a button on the 操作 tab, a ``Public Sub`` in the
+VBA ``Buttons`` module, a ``mimamori run`` subcommand and a line in the README's action
+list. Action functions take an :class:`ActionContext` and return an
+:class:`ActionResult`; they never touch a workbook directly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, update
+
+from macros_py.config import ConfigErrors, Settings, parse_settings
+from macros_py.sheets import ROLES, SHEET_BY_KEY, USERS
+from macros_py.store import Store, open_store
+from macros_py.store.schema import action_runs
+
+logger = logging.getLogger(__name__)
+
+_ACTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass
+class ActionContext:
+    """Everything an action may read: harvested settings tables, the store, the user."""
+
+    tables: Mapping[str, pd.DataFrame]  # sheet key -> harvested table (settings and review tabs)
+    workbook_dir: Path
+    user_name: str = field(default_factory=getpass.getuser)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return parse_settings(self.tables["settings"])
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.settings.store_url_or_path(self.workbook_dir))
+
+    def reference_date(self) -> pd.Timestamp:
+        """The 基準日 setting, or today."""
+        if self.settings.reference_date:
+            return pd.Timestamp(self.settings.reference_date)
+        return pd.Timestamp(datetime.now().date())
+
+
+@dataclass
+class ActionResult:
+    """What an action did: a JSON summary, tables to write back, messages for staff."""
+
+    action: str
+    ok: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # sheet key -> table to write
+    messages: list[str] = field(default_factory=list)  # Japanese, shown to staff
+    counts: str = ""  # one-line Japanese count summary for the status area
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``mimamori run ... --json``."""
+        return {"action": self.action, "ok": self.ok, **self.summary, "messages": list(self.messages)}
+
+
+ActionFunction = Callable[[ActionContext], ActionResult]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: identity, label, who may run it, and what it reads and writes."""
+
+    id: str  # ASCII identifier, used as VBA Sub name suffix and CLI subcommand
+    label: str  # Japanese button label
+    roles: tuple[str, ...]  # keys of macros_py.sheets.ROLES
+    reads: tuple[str, ...]  # sheet keys harvested (plus "store", "exports")
+    writes: tuple[str, ...]  # sheet keys written back (plus "store")
+    function_path: str  # "module:function", imported on use so the registry stays light
+    description: str  # Japanese, one sentence, for the README and the 操作 tab
+
+    @property
+    def vba_sub_name(self) -> str:
+        return f"Run_{self.id}"
+
+    def load_function(self) -> ActionFunction:
+        module_name, function_name = self.function_path.split(":")
+        return getattr(importlib.import_module(module_name), function_name)
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        id="check_settings",
+        label="設定チェック",
+        roles=("admin", "center_staff"),
+        reads=("settings", "sources", "column_mappings", "code_tables", "users"),
+        writes=("log",),
+        function_path="macros_py.config.check:check_settings_action",
+        description="設定タブ(設定・取込設定・項目マッピング・コード表・利用者)の入力内容を検査します。",
+    ),
+)
+
+ACTION_BY_ID: dict[str, ActionSpec] = {action.id: action for action in ACTIONS}
+
+
+def validate_registry(actions: tuple[ActionSpec, ...] = ACTIONS) -> None:
+    """Fail loudly at build time if the registry is inconsistent."""
+    seen: set[str] = set()
+    for action in actions:
+        if not _ACTION_ID.match(action.id):
+            raise ValueError(f"action id {action.id!r} must be a short ASCII identifier")
+        if action.id in seen:
+            raise ValueError(f"duplicate action id {action.id!r}")
+        seen.add(action.id)
+        for role in action.roles:
+            if role not in ROLES:
+                raise ValueError(f"action {action.id}: unknown role {role!r}")
+        for key in (*action.reads, *action.writes):
+            if key not in SHEET_BY_KEY and key not in {"store", "exports"}:
+                raise ValueError(f"action {action.id}: unknown sheet key {key!r}")
+
+
+def user_roles(users_table: pd.DataFrame | None, user_name: str) -> tuple[str, ...] | None:
+    """Roles of a user from the 利用者 tab; ``None`` when the tab lists nobody (everyone is admin)."""
+    if users_table is None or users_table.empty:
+        return None
+    role_by_label = {label: key for key, label in ROLES.items()}
+    active = users_table[users_table["有効"].fillna("はい").astype(str).str.strip() != "いいえ"]
+    if active.empty:
+        return None
+    mine = active[active["利用者ID"].astype(str).str.strip().str.casefold() == user_name.casefold()]
+    return tuple(role_by_label.get(str(label).strip(), "") for label in mine["役割"])
+
+
+def _record_run_start(store: Store, action_id: str, user_name: str) -> int:
+    with store.engine.begin() as connection:
+        return connection.execute(
+            insert(action_runs).values(action=action_id, started_at=datetime.now(), user_name=user_name)
+        ).inserted_primary_key[0]
+
+
+def _record_run_end(store: Store, run_id: int, result: ActionResult) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(action_runs)
+            .where(action_runs.c.run_id == run_id)
+            .values(
+                finished_at=datetime.now(),
+                ok=int(result.ok),
+                summary_json=json.dumps(result.to_json(), ensure_ascii=False, default=str),
+            )
+        )
+
+
+def run_action(action_id: str, context: ActionContext) -> ActionResult:
+    """Check the user's role, run one action, and record the run in the store.
+
+    Never raises for problems staff can fix: they come back as ``ok=False`` with a
+    Japanese message. Programming errors are logged with their traceback and also
+    reported in Japanese.
+    """
+    spec = ACTION_BY_ID.get(action_id)
+    if spec is None:
+        return ActionResult(action_id, False, messages=[f"「{action_id}」という操作はありません。"])
+    roles = user_roles(context.tables.get(USERS.key), context.user_name)
+    if roles is not None and not set(roles) & set(spec.roles):
+        allowed = "・".join(ROLES[role] for role in spec.roles)
+        return ActionResult(
+            action_id,
+            False,
+            messages=[
+                f"利用者「{context.user_name}」には「{spec.label}」を実行する権限がありません(実行できる役割: {allowed})。"
+            ],
+        )
+    try:
+        store = context.store
+        run_id = _record_run_start(store, action_id, context.user_name)
+    except ConfigErrors as error:
+        return ActionResult(action_id, False, messages=[e.as_japanese() for e in error.errors])
+    except Exception as error:  # store unreachable, wrong location, newer schema...
+        logger.exception("cannot open store for %s", action_id)
+        return ActionResult(action_id, False, messages=[f"データベースを開けません: {error}"])
+    try:
+        result = spec.load_function()(context)
+    except ConfigErrors as error:
+        result = ActionResult(action_id, False, messages=[e.as_japanese() for e in error.errors])
+    except Exception as error:
+        logger.exception("action %s failed", action_id)
+        result = ActionResult(
+            action_id,
+            False,
+            messages=[f"「{spec.label}」の実行中にエラーが発生しました: {type(error).__name__}: {error}"],
+        )
+    _record_run_end(store, run_id, result)
+    store.audit(context.user_name, action_id, detail={"ok": result.ok, "counts": result.counts})
+    return result
+
+
+validate_registry()

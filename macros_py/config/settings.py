@@ -1,0 +1,105 @@
+"""The 設定 tab: key/value settings read into a typed, frozen object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from macros_py.config.errors import ConfigError, ConfigErrors
+from macros_py.sheets import SETTINGS
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed values of the 設定 tab. Paths are resolved against the workbook's folder."""
+
+    store_location: str = "mimamori.db"
+    import_folder: str = "exports"
+    plugins_folder: str = "plugins"
+    link_auto_threshold: float = 0.95
+    link_review_threshold: float = 0.30
+    backups_to_keep: int = 10
+    reference_date: str = ""  # YYYY-MM-DD; empty means today
+
+    def store_url_or_path(self, workbook_dir: Path) -> str:
+        if "://" in self.store_location:
+            return self.store_location
+        return str((workbook_dir / self.store_location).resolve())
+
+    def import_path(self, workbook_dir: Path) -> Path:
+        return (workbook_dir / self.import_folder).resolve()
+
+    def plugins_path(self, workbook_dir: Path) -> Path:
+        return (workbook_dir / self.plugins_folder).resolve()
+
+
+# Japanese item name -> (attribute, parser)
+_ITEMS: dict[str, tuple[str, type]] = {
+    "データベース": ("store_location", str),
+    "取込フォルダ": ("import_folder", str),
+    "プラグインフォルダ": ("plugins_folder", str),
+    "名寄せ自動しきい値": ("link_auto_threshold", float),
+    "名寄せ確認しきい値": ("link_review_threshold", float),
+    "バックアップ保存数": ("backups_to_keep", int),
+    "基準日": ("reference_date", str),
+}
+
+
+def parse_settings(table: pd.DataFrame) -> Settings:
+    """Read the 設定 tab (columns 項目, 値) into :class:`Settings`.
+
+    Unknown items are errors, so a typo never silently falls back to a default.
+
+    Raises:
+        ConfigErrors: naming sheet, row and column of every invalid value.
+    """
+    values: dict[str, object] = {}
+    errors: list[ConfigError] = []
+    for index, (item, raw) in enumerate(zip(table["項目"], table["値"], strict=True)):
+        row = SETTINGS.excel_row(index)
+        item = str(item).strip()
+        text = "" if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw).strip()
+        if not item:
+            continue
+        if item not in _ITEMS:
+            errors.append(ConfigError(SETTINGS.name, row, "項目", f"「{item}」という設定項目はありません。"))
+            continue
+        attribute, parser = _ITEMS[item]
+        if text == "" and parser is not str:
+            continue
+        try:
+            values[attribute] = parser(text)
+        except ValueError:
+            kind = "整数" if parser is int else "数値"
+            errors.append(ConfigError(SETTINGS.name, row, "値", f"「{text}」は{kind}ではありません。"))
+    settings = Settings(**values)  # type: ignore[arg-type]
+    for attribute, label in (
+        ("link_auto_threshold", "名寄せ自動しきい値"),
+        ("link_review_threshold", "名寄せ確認しきい値"),
+    ):
+        value = getattr(settings, attribute)
+        if not 0.0 <= value <= 1.0:
+            errors.append(
+                ConfigError(SETTINGS.name, None, "値", f"{label}は0から1の間にしてください(現在 {value})。")
+            )
+    if settings.link_review_threshold > settings.link_auto_threshold:
+        errors.append(
+            ConfigError(SETTINGS.name, None, "値", "名寄せ確認しきい値は自動しきい値以下にしてください。")
+        )
+    if settings.reference_date:
+        try:
+            pd.Timestamp(settings.reference_date)
+        except ValueError:
+            errors.append(
+                ConfigError(
+                    SETTINGS.name,
+                    None,
+                    "値",
+                    f"基準日「{settings.reference_date}」は YYYY-MM-DD で入力してください。",
+                )
+            )
+    if errors:
+        raise ConfigErrors(errors)
+    return settings

@@ -1,0 +1,21 @@
+"""The whole plugin contract: hook specifications for mimamori.
+
+Plugin authors write ``from macros_py import hookimpl`` and define functions with the
+names below. Argument names are the contract. Hooks named ``register_*`` return a list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT_NAME = "mimamori"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_readers() -> list[Any]:
+    """Return ``macros_py.ingest.readers.ReaderSpec`` objects for extra file formats."""

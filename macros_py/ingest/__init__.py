@@ -1,0 +1,1 @@
+"""Ingest stage (取込): read department exports through the mapping tabs."""

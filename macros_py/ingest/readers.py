@@ -1,0 +1,1 @@
+"""Built-in readers, registered through the ``register_readers`` hook."""

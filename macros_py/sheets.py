@@ -1,0 +1,265 @@
+"""The one specification of the workbook's tabs: names, tables, columns, positions.
+
+Engine code refers to sheets by ``key`` only; the Japanese sheet names, Excel table
+names and where each table starts are defined here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from macros_py.vocabulary import KEY_KINDS, SUBJECT_KINDS, UPDATE_RHYTHMS, VALUE_TYPES, YES_NO
+
+ROLES: dict[str, str] = {
+    "admin": "管理者",
+    "center_staff": "センター職員",
+    "ssw": "SSW",
+    "school": "学校",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a sheet's table."""
+
+    header: str  # Japanese header shown in the table
+    editable: bool = False  # unlocked when the sheet is protected
+    choices: tuple[str, ...] = ()  # data-validation dropdown
+    width: float = 14.0
+    kind: str = "text"  # text / int / float / date
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One tab of the workbook and the Excel table it holds."""
+
+    key: str  # English identifier used by engine code
+    name: str  # Japanese sheet name
+    table_name: str  # Excel table name (ASCII)
+    columns: tuple[ColumnSpec, ...]
+    role: str  # settings (harvested, edited by administrators) / output / review / control
+    description: str
+    defaults_csv: str | None = None  # file in mappings/ with the default rows
+    header_row: int = 4  # Excel row of the table header; title in row 1, description in row 2
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    def excel_row(self, data_index: int) -> int:
+        """Excel row number of the ``data_index``-th data row (0-based)."""
+        return self.header_row + 1 + data_index
+
+
+def _text(
+    header: str, width: float = 14.0, editable: bool = True, choices: tuple[str, ...] = ()
+) -> ColumnSpec:
+    return ColumnSpec(header=header, editable=editable, choices=choices, width=width)
+
+
+SETTINGS = SheetSpec(
+    key="settings",
+    name="設定",
+    table_name="tbl_settings",
+    columns=(_text("項目", 24, editable=False), _text("値", 48), _text("説明", 60, editable=False)),
+    role="settings",
+    description="データベースの場所、取込フォルダ、プラグインフォルダ、名寄せのしきい値などの基本設定です。「値」列だけ編集できます。",
+    defaults_csv="settings.csv",
+)
+
+SOURCES = SheetSpec(
+    key="sources",
+    name="取込設定",
+    table_name="tbl_sources",
+    columns=(
+        _text("ソースID", 16),
+        _text("名称", 22),
+        _text("部署", 16),
+        _text("ファイルパターン", 30),
+        _text("形式", 10, choices=("csv", "xlsx", "固定長")),
+        _text("文字コード", 12, choices=("自動", "cp932", "utf-8", "utf-8-sig")),
+        ColumnSpec("見出し行", editable=True, width=10, kind="int"),
+        _text("シート名", 14),
+        _text("キー種別", 12, choices=KEY_KINDS),
+        _text("対象者", 10, choices=SUBJECT_KINDS),
+        _text("更新頻度", 10, choices=UPDATE_RHYTHMS),
+        _text("抽出日の取得元", 22),
+        _text("有効", 8, choices=YES_NO),
+    ),
+    role="settings",
+    description="各部署から受け取るファイル(ソース)の定義です。1行が1ソースです。新しいソースは行を追加するだけで取り込めます。",
+    defaults_csv="sources.csv",
+)
+
+COLUMN_MAPPINGS = SheetSpec(
+    key="column_mappings",
+    name="項目マッピング",
+    table_name="tbl_column_mappings",
+    columns=(
+        _text("ソースID", 16),
+        _text("元の列名", 24),
+        _text("項目", 18),
+        _text("型", 8, choices=VALUE_TYPES),
+        _text("変換規則", 24),
+        _text("必須", 8, choices=YES_NO),
+    ),
+    role="settings",
+    description="ファイルの列が共通項目(宛名番号・氏名・生年月日など)や値項目(欠席日数など)のどれにあたるかの対応表です。",
+    defaults_csv="columns.csv",
+)
+
+CODE_TABLES = SheetSpec(
+    key="code_tables",
+    name="コード表",
+    table_name="tbl_code_tables",
+    columns=(_text("コード表ID", 18), _text("コード", 12), _text("値", 18), _text("説明", 40)),
+    role="settings",
+    description="各システム固有のコード(性別1/2、続柄コード、支給区分など)を共通の値に読み替える表です。",
+    defaults_csv="codes.csv",
+)
+
+USERS = SheetSpec(
+    key="users",
+    name="利用者",
+    table_name="tbl_users",
+    columns=(
+        _text("利用者ID", 16),
+        _text("氏名", 16),
+        _text("役割", 14, choices=tuple(ROLES.values())),
+        _text("所属学校", 20),
+        _text("有効", 8, choices=YES_NO),
+    ),
+    role="settings",
+    description="この台帳を使える職員と役割です。利用者IDはWindowsのログオン名です。空のときは全員が管理者として扱われます。",
+    defaults_csv="users.csv",
+)
+
+IMPORT_ERRORS = SheetSpec(
+    key="import_errors",
+    name="取込エラー",
+    table_name="tbl_import_errors",
+    columns=(
+        _text("ソースID", 14, editable=False),
+        _text("ファイル", 36, editable=False),
+        ColumnSpec("行", width=8, kind="int"),
+        _text("列", 16, editable=False),
+        _text("値", 24, editable=False),
+        _text("理由", 50, editable=False),
+    ),
+    role="output",
+    description="取り込めなかった行と理由です。元のファイルを直して再度「取込」を押してください。",
+)
+
+QUALITY_REPORT = SheetSpec(
+    key="quality_report",
+    name="品質レポート",
+    table_name="tbl_quality_report",
+    columns=(
+        _text("ソースID", 14, editable=False),
+        _text("名称", 20, editable=False),
+        _text("抽出日", 12, editable=False),
+        _text("最終取込", 18, editable=False),
+        ColumnSpec("件数", width=10, kind="int"),
+        ColumnSpec("完全性", width=10, kind="float"),
+        ColumnSpec("妥当性", width=10, kind="float"),
+        ColumnSpec("一意性", width=10, kind="float"),
+        ColumnSpec("適時性", width=10, kind="float"),
+        ColumnSpec("整合性", width=10, kind="float"),
+        _text("注意", 40, editable=False),
+    ),
+    role="output",
+    description="ソースごとのデータ品質(完全性・妥当性・一意性・適時性・整合性、0〜1)です。",
+)
+
+LINK_REVIEW = SheetSpec(
+    key="link_review",
+    name="名寄せ確認",
+    table_name="tbl_link_review",
+    columns=(
+        _text("確認ID", 10, editable=False),
+        _text("ソースID", 14, editable=False),
+        _text("レコードキー", 18, editable=False),
+        _text("宛名番号", 12, editable=False),
+        ColumnSpec("一致スコア", width=10, kind="float"),
+        _text("氏名(元)", 16, editable=False),
+        _text("氏名(住基)", 16, editable=False),
+        _text("カナ(元)", 18, editable=False),
+        _text("カナ(住基)", 18, editable=False),
+        _text("生年月日(元)", 12, editable=False),
+        _text("生年月日(住基)", 12, editable=False),
+        _text("性別(元)", 8, editable=False),
+        _text("性別(住基)", 8, editable=False),
+        _text("住所(元)", 28, editable=False),
+        _text("住所(住基)", 28, editable=False),
+        _text("項目別一致", 30, editable=False),
+        _text("判定", 10, choices=("同一", "別人")),
+        _text("メモ", 24),
+    ),
+    role="review",
+    description="自動では決められなかった組み合わせです。「判定」列で同一/別人を選び、「名寄せ」を再実行すると記憶されます。",
+)
+
+LOG = SheetSpec(
+    key="log",
+    name="ログ",
+    table_name="tbl_log",
+    columns=(
+        _text("日時", 18, editable=False),
+        _text("利用者", 12, editable=False),
+        _text("操作", 14, editable=False),
+        _text("区分", 8, editable=False),
+        _text("内容", 80, editable=False),
+    ),
+    role="output",
+    description="操作の記録、警告、プラグインのエラーです。",
+)
+
+STATUS = SheetSpec(
+    key="status",
+    name="操作",
+    table_name="tbl_status",
+    columns=(
+        _text("操作", 18, editable=False),
+        _text("最終実行", 18, editable=False),
+        _text("結果", 8, editable=False),
+        _text("件数", 40, editable=False),
+        _text("警告", 40, editable=False),
+    ),
+    role="control",
+    description="ボタンを押すと処理が実行され、結果がこの下に表示されます。",
+    header_row=4,
+)
+
+FRESHNESS = SheetSpec(
+    key="freshness",
+    name="操作",
+    table_name="tbl_freshness",
+    columns=(
+        _text("ソースID", 14, editable=False),
+        _text("名称", 20, editable=False),
+        _text("抽出日", 12, editable=False),
+        _text("最終取込", 18, editable=False),
+        ColumnSpec("件数", width=10, kind="int"),
+        _text("鮮度", 16, editable=False),
+    ),
+    role="control",
+    description="ソースごとのデータの鮮度です。",
+    header_row=20,
+)
+
+SHEETS: tuple[SheetSpec, ...] = (
+    STATUS,
+    FRESHNESS,
+    SETTINGS,
+    SOURCES,
+    COLUMN_MAPPINGS,
+    CODE_TABLES,
+    USERS,
+    IMPORT_ERRORS,
+    QUALITY_REPORT,
+    LINK_REVIEW,
+    LOG,
+)
+SHEET_BY_KEY: dict[str, SheetSpec] = {sheet.key: sheet for sheet in SHEETS}
+SETTINGS_SHEETS: tuple[SheetSpec, ...] = tuple(sheet for sheet in SHEETS if sheet.role == "settings")
+XLWINGS_CONF_SHEET_NAME = "xlwings.conf"

@@ -1,0 +1,67 @@
+"""Forward-only schema migrations.
+
+The store records its schema version in ``schema_info``. Opening an older store runs
+every migration above its version in order, each in its own transaction. A store
+newer than this code is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, select
+
+from macros_py.store.schema import SCHEMA_VERSION, metadata, schema_info
+
+logger = logging.getLogger(__name__)
+
+Migration = Callable[[Connection], None]
+
+# version -> function that brings a store from version-1 to version.
+# Version 1 is the initial schema created by ``metadata.create_all``.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+class StoreVersionError(RuntimeError):
+    """The store was written by a newer mimamori than this one."""
+
+
+def read_schema_version(connection: Connection) -> int | None:
+    """Return the stored schema version, or None for an empty store."""
+    if not connection.dialect.has_table(connection, schema_info.name):
+        return None
+    value = connection.execute(
+        select(schema_info.c.value).where(schema_info.c.key == "schema_version")
+    ).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+def _write_schema_version(connection: Connection, version: int) -> None:
+    connection.execute(schema_info.delete().where(schema_info.c.key == "schema_version"))
+    connection.execute(schema_info.insert().values(key="schema_version", value=str(version)))
+
+
+def upgrade(engine) -> int:
+    """Create or migrate the schema to ``SCHEMA_VERSION``; return the version reached."""
+    with engine.begin() as connection:
+        current = read_schema_version(connection)
+        if current is None:
+            metadata.create_all(connection)
+            _write_schema_version(connection, SCHEMA_VERSION)
+            logger.info("created store schema version %s", SCHEMA_VERSION)
+            return SCHEMA_VERSION
+    if current > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"データベースのバージョン({current})がこのプログラム({SCHEMA_VERSION})より新しいため開けません。"
+            "mimamori を更新してください。"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with engine.begin() as connection:
+            MIGRATIONS[version](connection)
+            _write_schema_version(connection, version)
+        logger.info("migrated store to schema version %s", version)
+    # Tables added without altering existing ones are created here (additive only).
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+    return SCHEMA_VERSION

@@ -1,0 +1,68 @@
+"""Tables of the ingest stage (取込). Owned by macros_py.ingest."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
+
+from macros_py.store.schema import metadata
+
+# One row per imported file (or per refused attempt).
+imports = Table(
+    "imports",
+    metadata,
+    Column("import_id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(64), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("extract_date", Date, nullable=True),
+    Column("imported_at", DateTime, nullable=False),
+    Column("imported_by", String(128), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_stored", Integer, nullable=False, default=0),
+    Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("rows_unchanged", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # stored / refused / unchanged
+    Column("message", Text, nullable=True),
+    Column("superseded_by", Integer, nullable=True),
+)
+Index("ix_imports_source", imports.c.source_id, imports.c.extract_date)
+
+# One row per accepted source record, canonical fields as columns, value fields as JSON.
+records = Table(
+    "records",
+    metadata,
+    Column("record_id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("imports.import_id"), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("record_hash", String(40), nullable=False),
+    Column("resident_id", String(32), nullable=True),
+    Column("household_id", String(32), nullable=True),
+    Column("name", String(128), nullable=True),
+    Column("name_kana", String(128), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("sex", String(4), nullable=True),
+    Column("address", String(255), nullable=True),
+    Column("relationship", String(32), nullable=True),
+    Column("school", String(128), nullable=True),
+    Column("grade", Integer, nullable=True),
+    Column("class_name", String(32), nullable=True),
+    Column("student_number", String(32), nullable=True),
+    Column("values_json", Text, nullable=True),
+)
+Index("ix_records_source_import", records.c.source_id, records.c.import_id)
+Index("ix_records_resident", records.c.resident_id)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("imports.import_id"), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("column_name", String(255), nullable=True),
+    Column("value", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+)
