@@ -22,6 +22,7 @@ class Settings:
     link_review_threshold: float = 0.30
     backups_to_keep: int = 10
     reference_date: str = ""  # YYYY-MM-DD; empty means today
+    resident_source_id: str = "jumin"  # the 住民記録 source every other source is linked to
 
     def store_url_or_path(self, workbook_dir: Path) -> str:
         if "://" in self.store_location:
@@ -44,6 +45,7 @@ _ITEMS: dict[str, tuple[str, type]] = {
     "名寄せ確認しきい値": ("link_review_threshold", float),
     "バックアップ保存数": ("backups_to_keep", int),
     "基準日": ("reference_date", str),
+    "住民記録ソースID": ("resident_source_id", str),
 }
 
 
