@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from macros_py.resources import resource_folder
 from macros_py.sheets import SHEET_BY_KEY
 
 
 def mappings_folder() -> Path:
     """The folder holding default mapping CSVs (``MIMAMORI_MAPPINGS`` overrides)."""
-    override = os.environ.get("MIMAMORI_MAPPINGS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "mappings"
+    return resource_folder("mappings")
 
 
 def read_mapping_csv(file_name: str) -> pd.DataFrame:
