@@ -3,8 +3,9 @@
 Usage:
     python3 dev.py demo [mimamori demo options...]
     python3 dev.py test [pytest options...]
+    python3 dev.py wheelhouse [win_amd64|win32|linux]   (on a connected machine, for offline sites)
 
-Installs from ``wheelhouse/`` without network when that folder exists (offline sites),
+Installs from ``wheelhouse/<platform>/`` without network when that folder exists (offline sites),
 otherwise from the configured package index. Re-running skips the install when
 ``pyproject.toml`` has not changed since the last install.
 """
@@ -29,6 +30,12 @@ def _venv_python() -> Path:
     return VENV / "bin" / "python"
 
 
+def _platform_folder() -> str:
+    if os.name != "nt":
+        return "linux"
+    return "win_amd64" if sys.maxsize > 2**32 else "win32"
+
+
 def _requirements_fingerprint() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
@@ -42,7 +49,7 @@ def ensure_environment() -> Path:
     fingerprint = _requirements_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return python
-    wheelhouse = ROOT / "wheelhouse"
+    wheelhouse = ROOT / "wheelhouse" / _platform_folder()
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if wheelhouse.is_dir():
         pip += ["--no-index", "--find-links", str(wheelhouse)]
@@ -52,7 +59,28 @@ def ensure_environment() -> Path:
     return python
 
 
+def build_wheelhouse(platform: str) -> int:
+    """Download every wheel an offline site needs into ``wheelhouse/<platform>/``.
+
+    Windows wheelhouses also get pywin32, which xlwings needs for COM. The mimamori wheel
+    itself is built from this checkout.
+    """
+    python = ensure_environment()
+    target = ROOT / "wheelhouse" / platform
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(python), "-m", "pip", "wheel", "--no-deps", "-w", str(target), str(ROOT)], check=True)
+    download = [str(python), "-m", "pip", "download", "-d", str(target), "--only-binary=:all:"]
+    if platform != "linux":
+        download += ["--platform", platform, "--python-version", "3.11", "--implementation", "cp"]
+    requirements = [f"{ROOT}[dev]"] if platform == "linux" else [f"{ROOT}[dev]", "pywin32"]
+    subprocess.run([*download, *requirements], check=True)
+    print(f"[dev] wheelhouse ready: {target}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "wheelhouse":
+        return build_wheelhouse(argv[1] if len(argv) > 1 else "win_amd64")
     if not argv or argv[0] not in {"demo", "test"}:
         print(__doc__)
         return 2
