@@ -191,10 +191,4 @@ def write_compound_file(streams: dict[str, bytes]) -> bytes:
     )
     mini_fat_bytes = b"".join(struct.pack("<I", v) for v in mini_fat)
     mini_fat_bytes += struct.pack("<I", _FREESECT) * (-len(mini_fat) % (_SECTOR // 4))
-    return (
-        header
-        + struct.pack(f"<{len(fat)}I", *fat)
-        + directory
-        + mini_fat_bytes
-        + bytes(body)
-    )
+    return header + struct.pack(f"<{len(fat)}I", *fat) + directory + mini_fat_bytes + bytes(body)

@@ -29,7 +29,9 @@ def _copy_token_layout(difference: int) -> tuple[int, int]:
     return bit_count, maximum_length
 
 
-def _longest_match(chunk: bytes, position: int, candidates: list[int], maximum_length: int) -> tuple[int, int]:
+def _longest_match(
+    chunk: bytes, position: int, candidates: list[int], maximum_length: int
+) -> tuple[int, int]:
     limit = min(maximum_length, len(chunk) - position)
     best_length, best_offset = 0, 0
     for start in reversed(candidates[-_MAX_CANDIDATES:]):

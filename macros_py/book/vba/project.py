@@ -20,7 +20,9 @@ PROJECT_NAME = "VBAProject"
 CODE_PAGE = 1252
 _LCID = 0x0409
 _VBA_PROJECT_STREAM = b"\xcc\x61\xff\xff\x00\x01\x00"
-_STDOLE_LIBID = "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
+_STDOLE_LIBID = (
+    "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
+)
 _HOST_EXTENDER = "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000"
 # Unencrypted protection state: "unprotected, no password, visible" ([MS-OVBA] 2.3.1.15-17).
 UNPROTECTED = b"\x00\x00\x00\x00"

@@ -1,0 +1,79 @@
+"""Cell values at the workbook boundary: everything harvested is text, numbers only where the spec says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import pandas as pd
+
+from macros_py.sheets import ColumnSpec
+
+__all__ = ["as_number", "cell_text", "excel_value", "table_records"]
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def cell_text(value: object) -> str:
+    """The text of a cell value as staff read it: blanks become ``""``.
+
+    Whole floats lose their ``.0`` (Excel stores every number as a float), dates are
+    ISO formatted, booleans become ``True``/``False``.
+
+    >>> cell_text(12.0), cell_text(0.95), cell_text(None), cell_text(dt.date(2025, 4, 1))
+    ('12', '0.95', '', '2025-04-01')
+    """
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return cell_text(value.item())
+    return str(value).strip()
+
+
+def as_number(text: str) -> int | float | None:
+    """The number a text spells, or ``None``.
+
+    >>> as_number("12"), as_number("0.5"), as_number("１２"), as_number("=1+1")
+    (12, 0.5, None, None)
+    """
+    if not _NUMBER.match(text):
+        return None
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def excel_value(value: object, column: ColumnSpec) -> int | float | str:
+    """What to write into a cell of ``column``: a number for numeric columns, else text."""
+    text = cell_text(value)
+    if column.kind in ("int", "float") and text:
+        number = as_number(text)
+        if number is not None:
+            return number
+    return text
+
+
+def table_records(
+    frame: pd.DataFrame | None, columns: tuple[ColumnSpec, ...]
+) -> list[list[int | float | str]]:
+    """Rows of ``frame`` in the spec's column order (missing columns blank), as cell values."""
+    if frame is None or frame.empty:
+        return []
+    headers = [column.header for column in columns]
+    aligned = frame.reindex(columns=headers)
+    return [
+        [excel_value(value, column) for value, column in zip(row, columns, strict=True)]
+        for row in aligned.itertuples(index=False, name=None)
+    ]

@@ -1,0 +1,164 @@
+"""Read the tables of a closed workbook (openpyxl, read-only; never saved).
+
+Where each table sits is read from the package's table parts, so a table that Excel
+resized (live mode, or an administrator who unprotected a sheet) is read in full.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import pandas as pd
+from openpyxl.utils.cell import range_boundaries
+
+from macros_py.book.build import MARKER_PROPERTY, MARKER_VALUE, XLWINGS_CONF_KEY
+from macros_py.book.cells import cell_text
+from macros_py.sheets import SHEETS, XLWINGS_CONF_SHEET_NAME, SheetSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["NotOurWorkbook", "TableLocation", "harvest_workbook", "table_locations"]
+
+_NS = {
+    "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+    "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+}
+
+
+class NotOurWorkbook(ValueError):
+    """The file is not a mimamori workbook (or is damaged); the message is Japanese."""
+
+
+@dataclass(frozen=True)
+class TableLocation:
+    """Where an Excel table sits: its sheet and its 1-based bounds including the header."""
+
+    sheet_name: str
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+
+
+def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+    folder, name = posixpath.split(part)
+    rels_path = posixpath.join(folder, "_rels", name + ".rels")
+    if rels_path not in archive.namelist():
+        return {}
+    root = ElementTree.fromstring(archive.read(rels_path))
+    return {
+        rel.get("Id", ""): posixpath.normpath(posixpath.join(folder, rel.get("Target", "")))
+        for rel in root.findall("rel:Relationship", _NS)
+    }
+
+
+def table_locations(path: Path) -> dict[str, TableLocation]:
+    """Every Excel table of the workbook by table name.
+
+    Raises:
+        NotOurWorkbook: If the file is not an Office Open XML workbook.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            workbook_rels = _rels(archive, "xl/workbook.xml")
+            locations: dict[str, TableLocation] = {}
+            for sheet in workbook.findall("main:sheets/main:sheet", _NS):
+                sheet_part = workbook_rels.get(sheet.get(f"{{{_NS['r']}}}id", ""), "")
+                sheet_rels = _rels(archive, sheet_part)
+                sheet_xml = ElementTree.fromstring(archive.read(sheet_part))
+                for table_part in sheet_xml.findall("main:tableParts/main:tablePart", _NS):
+                    table_path = sheet_rels[table_part.get(f"{{{_NS['r']}}}id", "")]
+                    table = ElementTree.fromstring(archive.read(table_path))
+                    min_col, min_row, max_col, max_row = range_boundaries(table.get("ref", ""))
+                    locations[table.get("name", "")] = TableLocation(
+                        sheet.get("name", ""), min_row, min_col, max_row, max_col
+                    )
+            return locations
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as error:
+        raise NotOurWorkbook(f"「{path.name}」はExcelの台帳ファイルとして読めません({error})。") from error
+
+
+def _has_marker(path: Path) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        if "docProps/custom.xml" not in archive.namelist():
+            return False
+        root = ElementTree.fromstring(archive.read("docProps/custom.xml"))
+    for prop in root.findall("cp:property", _NS):
+        if prop.get("name") == MARKER_PROPERTY:
+            return "".join(prop.itertext()).strip() == MARKER_VALUE
+    return False
+
+
+def _frame(rows: list[tuple], sheet: SheetSpec, location: TableLocation) -> pd.DataFrame:
+    header = [cell_text(value) for value in rows[0]] if rows else []
+    if header != sheet.headers:
+        raise NotOurWorkbook(
+            f"シート「{sheet.name}」の表「{sheet.table_name}」の見出しが変更されています"
+            f"({location.min_row}行目)。見出しは {'・'.join(sheet.headers)} のままにしてください。"
+        )
+    body = [[cell_text(value) for value in row] for row in rows[1:]]
+    while body and not any(body[-1]):
+        body.pop()
+    return pd.DataFrame(body, columns=sheet.headers, dtype=str)
+
+
+def harvest_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a mimamori workbook as all-text DataFrames, by sheet key.
+
+    Row *i* of a table is Excel row ``sheet.excel_row(i)``: empty rows inside a table
+    are kept (as empty strings), trailing empty rows are dropped. The ``xlwings.conf``
+    tab comes back under ``"xlwings_conf"`` with columns キー, 値.
+
+    Raises:
+        NotOurWorkbook: If the file lacks our marker property, a tab or a table, or a
+            table's headers were changed.
+    """
+    path = Path(path)
+    locations = table_locations(path)
+    if not _has_marker(path):
+        raise NotOurWorkbook(f"「{path.name}」はみまもり台帳ではありません(台帳の目印がありません)。")
+    tables: dict[str, pd.DataFrame] = {}
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        for sheet in SHEETS:
+            location = locations.get(sheet.table_name)
+            if location is None or location.sheet_name != sheet.name or sheet.name not in book.sheetnames:
+                raise NotOurWorkbook(
+                    f"「{path.name}」にシート「{sheet.name}」の表「{sheet.table_name}」がありません。"
+                    "みまもり台帳ではないか、表が削除されています。"
+                )
+            if location.min_row != sheet.header_row or location.min_col != 1:
+                raise NotOurWorkbook(
+                    f"シート「{sheet.name}」の表「{sheet.table_name}」が動かされています"
+                    f"(見出しは{sheet.header_row}行目のA列から始まります)。"
+                )
+            rows = list(
+                book[sheet.name].iter_rows(
+                    min_row=location.min_row,
+                    max_row=location.max_row,
+                    min_col=1,
+                    max_col=len(sheet.columns),
+                    values_only=True,
+                )
+            )
+            tables[sheet.key] = _frame(rows, sheet, location)
+        conf_rows: list[tuple[str, str]] = []
+        if XLWINGS_CONF_SHEET_NAME in book.sheetnames:
+            for key, value in book[XLWINGS_CONF_SHEET_NAME].iter_rows(min_col=1, max_col=2, values_only=True):
+                if cell_text(key) == "":
+                    break
+                conf_rows.append((cell_text(key), cell_text(value)))
+        tables[XLWINGS_CONF_KEY] = pd.DataFrame(conf_rows, columns=["キー", "値"], dtype=str)
+    finally:
+        book.close()
+    return tables
