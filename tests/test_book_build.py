@@ -48,16 +48,21 @@ def test_build_is_byte_identical_for_identical_inputs(tmp_path):
 def test_different_inputs_give_different_files(tmp_path):
     tables = default_tables()
     tables["users"] = pd.DataFrame([["u1", "山田", "管理者", "", "はい"]], columns=USERS.headers)
-    assert build_workbook(tmp_path / "a.xlsm").read_bytes() != build_workbook(tmp_path / "b.xlsm", tables).read_bytes()
+    assert (
+        build_workbook(tmp_path / "a.xlsm").read_bytes()
+        != build_workbook(tmp_path / "b.xlsm", tables).read_bytes()
+    )
 
 
 def test_oletools_extracts_exactly_the_generated_modules(built):
-    expected = {m.name + (".cls" if m.document else ".bas"): m.source for m in vba_modules(len(sheet_order()) + 1)}
+    expected = {
+        m.name + (".cls" if m.document else ".bas"): m.source for m in vba_modules(len(sheet_order()) + 1)
+    }
     extracted = _vba_macros(built)
     assert {k: v.replace("\r\n", "\n") for k, v in extracted.items()} == {
         k: v.replace("\r\n", "\n") for k, v in expected.items()
     }
-    assert "Attribute VB_Name = \"xlwings\"" in extracted["xlwings.bas"]
+    assert 'Attribute VB_Name = "xlwings"' in extracted["xlwings.bas"]
 
 
 def test_buttons_module_has_one_sub_per_action_calling_runpython(built):
@@ -80,7 +85,11 @@ def test_every_button_names_an_existing_public_sub(built):
 def test_codenames_match_document_modules(built):
     with zipfile.ZipFile(built) as archive:
         workbook_xml = archive.read("xl/workbook.xml").decode()
-        sheet_xml = [archive.read(n).decode() for n in sorted(archive.namelist()) if n.startswith("xl/worksheets/sheet")]
+        sheet_xml = [
+            archive.read(n).decode()
+            for n in sorted(archive.namelist())
+            if n.startswith("xl/worksheets/sheet")
+        ]
     assert 'codeName="ThisWorkbook"' in workbook_xml
     codenames = {m for xml in sheet_xml for m in re.findall(r'codeName="(\w+)"', xml)}
     assert codenames == {f"Sheet{i}" for i in range(1, len(sheet_xml) + 1)}
@@ -104,7 +113,13 @@ def test_tabs_tables_and_defaults(built):
 def test_xlwings_conf_sheet_has_keys_from_a1_without_gaps(built):
     sheet = openpyxl.load_workbook(built)[XLWINGS_CONF_SHEET_NAME]
     keys = [sheet.cell(row, 1).value for row in range(1, 6)]
-    assert keys == ["INTERPRETER_WIN", "PYTHONPATH", "ADD_WORKBOOK_TO_PYTHONPATH", "SHOW CONSOLE", "USE UDF SERVER"]
+    assert keys == [
+        "INTERPRETER_WIN",
+        "PYTHONPATH",
+        "ADD_WORKBOOK_TO_PYTHONPATH",
+        "SHOW CONSOLE",
+        "USE UDF SERVER",
+    ]
     assert sheet.cell(6, 1).value is None
     assert sheet["B5"].value is False and sheet["B1"].value.endswith("pythonw.exe")
 
@@ -119,9 +134,15 @@ def test_protection_unlocks_only_editable_columns_and_offers_dropdowns(built):
         assert last_row > sheet.header_row
         for index, column in enumerate(sheet.columns, start=1):
             for row in (sheet.header_row + 1, last_row):
-                assert worksheet.cell(row, index).protection.locked is not column.editable, (sheet.name, column)
+                assert worksheet.cell(row, index).protection.locked is not column.editable, (
+                    sheet.name,
+                    column,
+                )
             assert worksheet.cell(sheet.header_row, index).protection.locked
-        lists = {next(iter(dv.sqref.ranges)).min_col: dv.formula1 for dv in worksheet.data_validations.dataValidation}
+        lists = {
+            next(iter(dv.sqref.ranges)).min_col: dv.formula1
+            for dv in worksheet.data_validations.dataValidation
+        }
         for index, column in enumerate(sheet.columns, start=1):
             if column.choices and column.editable:
                 assert lists[index] == '"' + ",".join(column.choices) + '"'
@@ -141,7 +162,11 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     cell = openpyxl.load_workbook(path)[USERS.name].cell(USERS.header_row + 1, 2)
     assert cell.data_type == "s" and cell.value == FORMULA_TEXT
     with zipfile.ZipFile(path) as archive:
-        assert all("<f>" not in archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/"))
+        assert all(
+            "<f>" not in archive.read(n).decode()
+            for n in archive.namelist()
+            if n.startswith("xl/worksheets/")
+        )
     assert harvest_workbook(path)["users"].iloc[0]["氏名"] == FORMULA_TEXT
 
 
@@ -153,7 +178,9 @@ def test_stub_build_replaces_xlwings_bas(tmp_path):
 
 
 def test_output_tables_are_written_back(tmp_path):
-    log = pd.DataFrame([["2025-04-01 09:00:00", "u1", "取込", "警告", "行 12 を取り込めません"]], columns=SHEETS[-1].headers)
+    log = pd.DataFrame(
+        [["2025-04-01 09:00:00", "u1", "取込", "警告", "行 12 を取り込めません"]], columns=SHEETS[-1].headers
+    )
     path = build_workbook(tmp_path / "o.xlsm", {"log": log})
     pd.testing.assert_frame_equal(harvest_workbook(path)["log"], log)
 

@@ -26,7 +26,10 @@ def _edited_tables(backups: str = "10") -> dict[str, pd.DataFrame]:
     settings.loc[settings["項目"] == "バックアップ保存数", "値"] = backups
     tables["settings"] = settings
     tables["users"] = pd.DataFrame(
-        [["tester", "=HYPERLINK(\"x\")", "管理者", "", "はい"], ["ssw1", "佐藤 花子", "SSW", "第一中学校", "はい"]],
+        [
+            ["tester", '=HYPERLINK("x")', "管理者", "", "はい"],
+            ["ssw1", "佐藤 花子", "SSW", "第一中学校", "はい"],
+        ],
         columns=USERS.headers,
     )
     return tables
@@ -66,7 +69,7 @@ def test_admin_edits_survive_repeated_runs(workbook):
     after = harvest_workbook(workbook)
     for key, table in expected.items():
         pd.testing.assert_frame_equal(after[key], table)
-    assert after["users"].iloc[0]["氏名"] == "=HYPERLINK(\"x\")"
+    assert after["users"].iloc[0]["氏名"] == '=HYPERLINK("x")'
     assert after["xlwings_conf"].iloc[0]["キー"] == "INTERPRETER_WIN"
 
 
@@ -125,7 +128,16 @@ def test_user_without_role_is_refused_and_status_says_so(workbook):
 
 def test_cli_json_prints_the_summary(workbook):
     completed = subprocess.run(
-        [sys.executable, "-m", "macros_py.cli", "run", "check_settings", "--workbook", str(workbook), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "macros_py.cli",
+            "run",
+            "check_settings",
+            "--workbook",
+            str(workbook),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         cwd=workbook.parent,

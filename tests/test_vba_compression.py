@@ -24,7 +24,7 @@ def _cases() -> list[bytes]:
     for size in (0, 1, 2, 3, 7, 8, 9, 100, 3000, 4095, 4096, 4097, 8191, 8192, 12345, 20000):
         cases.append(b"a" * size)
         cases.append(bytes(rng.choice(b"ab") for _ in range(size)))
-        cases.append((b"Public Sub Run_x()\r\n    RunPython \"x\"\r\nEnd Sub\r\n" * (size // 40 + 1))[:size])
+        cases.append((b'Public Sub Run_x()\r\n    RunPython "x"\r\nEnd Sub\r\n' * (size // 40 + 1))[:size])
         cases.append(bytes(rng.getrandbits(8) for _ in range(size)))
     return cases
 
@@ -55,7 +55,9 @@ def test_compressor_round_trips_random_binary(data):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([b"Dim ", b"x", b" As String", b"\r\n", b"End If", b"'", b"0"]), max_size=3000))
+@given(
+    st.lists(st.sampled_from([b"Dim ", b"x", b" As String", b"\r\n", b"End If", b"'", b"0"]), max_size=3000)
+)
 def test_compressor_round_trips_repetitive_text(parts):
     _round_trip(b"".join(parts))
 
@@ -68,7 +70,7 @@ def test_full_incompressible_chunk_uses_a_raw_chunk():
 
 
 def test_xlwings_source_is_compressed_with_copy_tokens():
-    text = b"Attribute VB_Name = \"xlwings\"\r\n" + b"Function GetConfig()\r\nEnd Function\r\n" * 400
+    text = b'Attribute VB_Name = "xlwings"\r\n' + b"Function GetConfig()\r\nEnd Function\r\n" * 400
     container = compress(text)
     assert len(container) < len(text) // 4
     assert decompress_stream(bytearray(container)) == text

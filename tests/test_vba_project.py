@@ -37,7 +37,9 @@ def test_protection_fields_match_the_spec_worked_example(value, data):
 def test_project_stream_states_unprotected_visible_no_password():
     modules = vba_modules(3, stub_sheet="xlwings.conf")
     text = project_streams(modules)["PROJECT"].decode("cp1252")
-    fields = dict(line.split("=", 1) for line in text.split("\r\n") if line.startswith(("CMG=", "DPB=", "GC=")))
+    fields = dict(
+        line.split("=", 1) for line in text.split("\r\n") if line.startswith(("CMG=", "DPB=", "GC="))
+    )
     assert decrypt_project_data(fields["CMG"].strip('"')) == UNPROTECTED
     assert decrypt_project_data(fields["DPB"].strip('"')) == NO_PASSWORD
     assert decrypt_project_data(fields["GC"].strip('"')) == VISIBLE
@@ -50,7 +52,9 @@ def test_compound_file_passes_strict_olefile_and_oletools_extracts_every_module(
     ole = olefile.OleFileIO(data, raise_defects=olefile.DEFECT_INCORRECT)
     assert ["VBA", "dir"] in ole.listdir() and ["PROJECT"] in ole.listdir()
     assert ole.openstream("VBA/_VBA_PROJECT").read() == b"\xcc\x61\xff\xff\x00\x01\x00"
-    extracted = {name: code for _f, _s, name, code in VBA_Parser("vbaProject.bin", data=data).extract_macros()}
+    extracted = {
+        name: code for _f, _s, name, code in VBA_Parser("vbaProject.bin", data=data).extract_macros()
+    }
     expected = {m.name + (".cls" if m.document else ".bas"): m.source for m in modules}
     assert extracted == expected
 
