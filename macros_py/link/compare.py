@@ -22,7 +22,7 @@ from macros_py.normalize.kanji import WILDCARD
 
 __all__ = ["KINDS", "ComparisonSpec", "compare_pairs", "level_labels"]
 
-KINDS = ("string", "exact", "date")
+KINDS = ("string", "exact", "date", "name")
 _SCORERS = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
     "levenshtein": Levenshtein.normalized_similarity,
@@ -46,7 +46,13 @@ class ComparisonSpec:
             (e.g. a loosely folded name, or a folded kana key).
         tf_adjust: weight exact agreement by how rare the value is (term frequency).
         wildcard: treat :data:`~macros_py.normalize.kanji.WILDCARD` as any character.
+        kana_column: for kind ``name``: the folded reading (kana key) compared with the
+            written name, so that kanji and kana count once, not twice.
         label: Japanese label for staff-facing tables.
+
+    Kind ``name`` levels: 4 written name equal; 3 equal after loose folding or with a
+    外字 wildcard, or readings exactly equal; 2 reading keys equal (long vowels, small
+    kana folded) or written names similar; 1 readings similar; 0 otherwise.
     """
 
     name: str
@@ -57,6 +63,7 @@ class ComparisonSpec:
     near_column: str | None = None
     tf_adjust: bool = False
     wildcard: bool = False
+    kana_column: str | None = None
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -74,6 +81,8 @@ class ComparisonSpec:
             return 2
         if self.kind == "date":
             return 4
+        if self.kind == "name":
+            return 5
         return 2 + len(self.thresholds) + (1 if self.near_column else 0)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +103,8 @@ def level_labels(spec: ComparisonSpec) -> list[str]:
         return ["不一致", "一致"]
     if spec.kind == "date":
         return ["不一致", "年月日の2つが一致", "日月の入れ替え・1桁違い", "一致"]
+    if spec.kind == "name":
+        return ["不一致", "読み類似", "読み一致・表記類似", "異体字・外字・読み完全一致", "一致"]
     labels = ["不一致"] + [f"類似度{t:g}以上" for t in reversed(spec.thresholds)]
     if spec.near_column:
         labels.append("表記ゆれ一致")
@@ -158,6 +169,55 @@ def _string_levels(
     return levels
 
 
+# Combined level of kind ``name`` by written level W (rows: missing, 0 disagree,
+# 1 similar, 2 equal with 外字 wildcard, 3 equal after loose folding, 4 equal) and
+# reading level K (columns: missing, 0 disagree, 1 similar, 2 equal key).
+_NAME_LEVELS = np.array(
+    [
+        [-1, 0, 1, 3],
+        [0, 0, 1, 2],
+        [1, 0, 1, 2],
+        [3, 1, 2, 3],
+        [3, 1, 2, 3],
+        [4, 2, 3, 4],
+    ],
+    dtype=np.int8,
+)
+
+
+def _name_levels(
+    spec: ComparisonSpec,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_index: np.ndarray,
+    right_index: np.ndarray,
+    written: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Levels of kind ``name``: written form and reading judged together (see table)."""
+    a, b, uniques = written
+    near = None
+    if spec.near_column:
+        near_left, near_right, _ = _codes(left, right, spec.near_column)
+        near = (near_left[left_index], near_right[right_index])
+    written_spec = ComparisonSpec(
+        spec.name,
+        spec.column,
+        thresholds=(0.99, 0.5),
+        scorer="levenshtein",
+        near_column="near",
+        wildcard=True,
+    )
+    written_levels = _string_levels(written_spec, a, b, uniques, near)
+    kana_levels = np.full(len(a), -1, dtype=np.int8)
+    if spec.kana_column:
+        kana_left, kana_right, kana_uniques = _codes(left, right, spec.kana_column)
+        kana_spec = ComparisonSpec(spec.name, spec.kana_column, thresholds=(0.85,))
+        kana_levels = _string_levels(
+            kana_spec, kana_left[left_index], kana_right[right_index], kana_uniques, None
+        )
+    return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
+
+
 def _date_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column], errors="coerce").fillna(-1).astype(np.int64).to_numpy()
 
@@ -210,6 +270,9 @@ def compare_pairs(
             level = (a == b).astype(np.int8)
             level[(a < 0) | (b < 0)] = -1
             out[:, k] = level
+            continue
+        if spec.kind == "name":
+            out[:, k] = _name_levels(spec, left, right, left_index, right_index, (a, b, uniques))
             continue
         near = None
         if spec.near_column:

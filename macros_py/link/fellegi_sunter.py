@@ -26,7 +26,7 @@ import pandas as pd
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import ComparisonSpec, compare_pairs, level_labels
 
-__all__ = ["LinkModel", "ModelConfig", "pattern_counts", "train"]
+__all__ = ["LinkModel", "ModelConfig", "pattern_counts", "shared_probability", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,14 @@ class ModelConfig:
         fix_u: keep u from random sampling during EM (recommended).
         seed: random seed for u sampling (deterministic training).
         max_block_size: blocks larger than this squared are skipped.
+        matches_per_record: when set (linking to a master where each left record has
+            at most one true partner), the prior λ is fixed at this many matches per
+            left record over the candidate pairs instead of being estimated. This keeps
+            EM from explaining common names as "matches".
+        one_match_per_record: each left record matches at most one right record. The
+            E-step and the returned probability then share each record's probability of
+            a match among its candidates: P(i↔j) = odds_ij / (1 + Σ_k odds_ik), so a
+            pair that only agrees on a common name loses to the record's true partner.
     """
 
     comparisons: tuple[ComparisonSpec, ...]
@@ -56,6 +64,8 @@ class ModelConfig:
     fix_u: bool = True
     seed: int = 42
     max_block_size: int = 5000
+    matches_per_record: float | None = None
+    one_match_per_record: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +77,8 @@ class ModelConfig:
             "fix_u": self.fix_u,
             "seed": self.seed,
             "max_block_size": self.max_block_size,
+            "matches_per_record": self.matches_per_record,
+            "one_match_per_record": self.one_match_per_record,
         }
 
     @classmethod
@@ -197,6 +209,19 @@ class LinkModel:
         return gammas, contributions, self.probability(self.match_weight(contributions))
 
 
+def shared_probability(weight: np.ndarray, left_index: np.ndarray) -> np.ndarray:
+    """P(i↔j) = odds_ij / (1 + Σ_k odds_ik) over each left record's candidates (log-safe)."""
+    if len(weight) == 0:
+        return np.zeros(0)
+    finite = np.where(np.isfinite(weight), weight, -1e9)
+    n = int(left_index.max()) + 1
+    top = np.zeros(n)
+    np.maximum.at(top, left_index, finite)
+    scaled = np.power(2.0, np.clip(finite - top[left_index], -200, 0))
+    denominator = np.power(2.0, np.clip(-top, -200, 200)) + np.bincount(left_index, scaled, minlength=n)
+    return scaled / denominator[left_index]
+
+
 def pattern_counts(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison patterns and how often each occurs."""
     if len(gammas) == 0:
@@ -209,6 +234,19 @@ def pattern_counts(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         code = code * 16 + (gammas[:, k].astype(np.int64) + 1)
     _, first, counts = np.unique(code, return_index=True, return_counts=True)
     return gammas[first], counts
+
+
+def _patterns_with_inverse(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(gammas) == 0:
+        return gammas, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if gammas.shape[1] > 15:
+        patterns, inverse, counts = np.unique(gammas, axis=0, return_inverse=True, return_counts=True)
+        return patterns, counts, inverse.ravel()
+    code = np.zeros(len(gammas), dtype=np.int64)
+    for k in range(gammas.shape[1]):
+        code = code * 16 + (gammas[:, k].astype(np.int64) + 1)
+    _, first, inverse, counts = np.unique(code, return_index=True, return_inverse=True, return_counts=True)
+    return gammas[first], counts, inverse
 
 
 def _level_frequencies(gammas: np.ndarray, weights: np.ndarray, n_levels: list[int]) -> list[list[float]]:
@@ -279,24 +317,33 @@ def train(
     if candidates is None:
         candidates = block_pairs(left, right, model_config.blocking, model_config.max_block_size)
     gammas = compare_pairs(left, other, candidates[0], candidates[1], specs)
-    patterns, counts = pattern_counts(gammas)
+    patterns, counts, inverse = _patterns_with_inverse(gammas)
     counts = counts.astype(float)
 
-    # Initial m: mass concentrated on the top levels.
+    # Initial m: records of one person mostly agree exactly (0.9 on the top level, the
+    # rest halving downwards), which starts EM at the "same person" class rather than at
+    # a "same common name" class.
     m = []
     for levels in n_levels:
-        init = np.array([0.5 ** (levels - 1 - level) for level in range(levels)])
-        m.append(list(init / init.sum()))
-    prior = 0.1 if len(patterns) else 1e-4
+        lower = np.array([0.5 ** (levels - 2 - level) for level in range(levels - 1)])
+        m.append([*(0.1 * lower / lower.sum()), 0.9])
+    fixed_prior = None
+    if model_config.matches_per_record and len(gammas):
+        fixed_prior = min(0.5, model_config.matches_per_record * len(left) / len(gammas))
+    prior = fixed_prior or (0.1 if len(patterns) else 1e-4)
     model = LinkModel(
         config=model_config, prior=prior, m=m, u=u, term_frequencies=_term_frequencies(model_config, other)
     )
     for iteration in range(1, model_config.max_iterations + 1):
         weights = model.match_weight(model.contributions(patterns))
-        posterior = model.probability(weights)
-        new_prior = float((posterior * counts).sum() / max(counts.sum(), 1.0))
-        new_m = _level_frequencies(patterns, posterior * counts, n_levels)
-        new_u = u if model_config.fix_u else _level_frequencies(patterns, (1 - posterior) * counts, n_levels)
+        if model_config.one_match_per_record and len(gammas):
+            pair_posterior = shared_probability(weights[inverse], candidates[0])
+            mass = np.bincount(inverse, pair_posterior, minlength=len(patterns))
+        else:
+            mass = model.probability(weights) * counts
+        new_prior = fixed_prior or float(mass.sum() / max(counts.sum(), 1.0))
+        new_m = _level_frequencies(patterns, mass, n_levels)
+        new_u = u if model_config.fix_u else _level_frequencies(patterns, counts - mass, n_levels)
         change = max(
             abs(new_prior - model.prior),
             max(

@@ -1,0 +1,276 @@
+"""Probabilistic matching of source records to the resident master (基本4情報 + カナ).
+
+The model is data (:data:`RESIDENT_MODEL`): written name and reading are compared
+together per name part, so a kanji name and its kana count once; dates tolerate swapped
+day/month and single-digit slips; addresses compare 町名+丁目-番地-号. Parameters are
+trained without labels on each run (or a saved model is re-used).
+
+Decisions on top of the probability (see ``docs/matching-rules.md``):
+
+* one-to-one per source: a resident takes at most one record of a source (identical
+  duplicate rows of one person share the decision);
+* automatic only if probability ≥ the auto threshold, the birth date agrees (exactly,
+  day/month swapped or one digit) or is missing, the given name agrees at least in
+  reading, and the runner-up candidate is clearly weaker;
+* twins (same birth date and address, different given names) are never merged: against
+  a resident who has such a twin, the given name must agree in writing;
+* a school grade that contradicts the birth date (April 2 cut-off) is never automatic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from macros_py.link.assign import one_to_one
+from macros_py.link.blocking import block_pairs
+from macros_py.link.compare import level_labels
+from macros_py.link.engine import score_candidates
+from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, train
+
+__all__ = ["RESIDENT_MODEL", "MatchOptions", "expected_grade", "match_people", "resident_model_config"]
+
+logger = logging.getLogger(__name__)
+
+RESIDENT_MODEL: dict = {
+    "comparisons": [
+        {
+            "name": "surname",
+            "column": "surname",
+            "kind": "name",
+            "near_column": "surname_loose",
+            "kana_column": "kana_surname",
+            "tf_adjust": True,
+            "label": "氏",
+        },
+        {
+            "name": "given",
+            "column": "given",
+            "kind": "name",
+            "near_column": "given_loose",
+            "kana_column": "kana_given",
+            "tf_adjust": True,
+            "label": "名",
+        },
+        {"name": "birth", "column": "birth", "kind": "date", "label": "生年月日"},
+        {"name": "sex", "column": "sex", "kind": "exact", "label": "性別"},
+        {
+            "name": "address",
+            "column": "address",
+            "thresholds": [0.85],
+            "near_column": "chome",
+            "label": "住所",
+        },
+    ],
+    "blocking": [
+        ["birth"],
+        ["kana_full"],
+        ["surname", "given"],
+        ["given", "address"],
+        ["kana_given", "birth_year"],
+        ["surname", "birth_md"],
+        ["household_id"],
+    ],
+    "u_sample_pairs": 200000,
+    "matches_per_record": 0.95,
+    "one_match_per_record": True,
+    "max_block_size": 3000,
+}
+
+
+def resident_model_config() -> ModelConfig:
+    """The default model for resident matching, built from :data:`RESIDENT_MODEL`."""
+    return ModelConfig.from_dict(RESIDENT_MODEL)
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Thresholds and rules of one matching run (from the 設定 tab)."""
+
+    auto_threshold: float = 0.95
+    review_threshold: float = 0.30
+    margin_bits: float = 6.0  # the runner-up must be this many bits weaker for 自動
+    reference_date: pd.Timestamp | None = None
+
+
+def expected_grade(birth: pd.Series, school: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
+    """School grade implied by a ``YYYYMMDD`` birth date (April 2 cut-off).
+
+    Children born 2 April of year Y to 1 April of Y+1 start elementary grade 1 in April of
+    Y+7. Junior-high schools (学校 containing 中学) count grades 1–3, others 1–6 (a 7–9
+    style grade is accepted for compulsory-education schools by the caller).
+    """
+    numbers = pd.to_numeric(birth, errors="coerce")
+    year, month_day = numbers // 10000, numbers % 10000
+    cohort = np.where(month_day >= 402, year, year - 1)
+    school_year = reference_date.year if reference_date.month >= 4 else reference_date.year - 1
+    grade = school_year - cohort - 6
+    junior = school.fillna("").astype(str).str.contains("中学").to_numpy()
+    return pd.Series(np.where(junior, grade - 6, grade), index=birth.index)
+
+
+def _twin_residents(master: pd.DataFrame) -> np.ndarray:
+    """Residents sharing birth date and address (or household) with someone of another given name."""
+    frame = master[["birth", "address", "household_id", "given", "kana_given"]].copy()
+    frame["place"] = np.where(frame["household_id"] != "", frame["household_id"], frame["address"])
+    frame["name"] = frame["given"] + "|" + frame["kana_given"]
+    valid = (frame["birth"] != "") & (frame["place"] != "")
+    groups = frame[valid].groupby(["birth", "place"])["name"].transform("nunique")
+    twins = np.zeros(len(master), dtype=bool)
+    twins[np.flatnonzero(valid.to_numpy())[groups.to_numpy() > 1]] = True
+    return twins
+
+
+def _duplicate_groups(source: pd.DataFrame) -> np.ndarray:
+    """Group id per source row; identical prepared rows (duplicates of one person) share it."""
+    columns = ["surname", "given", "kana_full", "birth", "sex", "address"]
+    return source[columns].astype(str).agg("|".join, axis=1).factorize()[0]
+
+
+def match_people(
+    source: pd.DataFrame,
+    master: pd.DataFrame,
+    options: MatchOptions,
+    model: LinkModel | None = None,
+    extra: pd.DataFrame | None = None,
+    forbidden: set[tuple[int, int]] | None = None,
+) -> tuple[pd.DataFrame, LinkModel]:
+    """Match prepared source records to prepared master records.
+
+    Args:
+        source: :func:`~macros_py.link.prepare.prepare_people` output of the source.
+        master: the same for the resident master.
+        options: thresholds and rules.
+        model: a trained model to re-use; trained without labels when ``None``.
+        extra: optional ``school`` and ``grade`` columns aligned with ``source``.
+        forbidden: (source position, master position) pairs decided 別人 by staff.
+
+    Returns:
+        ``(result, model)``: one row per source record with ``master`` (position or -1),
+        ``outcome`` (auto/review/none), ``probability``, ``weight``, ``reason`` and
+        ``detail`` (JSON text of per-field agreement).
+    """
+    config = model.config if model is not None else resident_model_config()
+    candidates = block_pairs(source, master, config.blocking, config.max_block_size)
+    gammas = None
+    if model is None:
+        model, candidates, gammas = train(config, source, master, candidates)
+    pairs, gammas, contributions = score_candidates(model, source, master, candidates, gammas)
+    names = [spec.name for spec in config.comparisons]
+    level = {name: gammas[:, k] for k, name in enumerate(names)}
+    probability = pairs["probability"].to_numpy()
+    weight = pairs["weight"].to_numpy()
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+
+    blocked = np.zeros(len(pairs), dtype=bool)
+    if forbidden:
+        codes = left.astype(np.int64) * len(master) + right
+        banned = np.array([s * len(master) + m for s, m in forbidden], dtype=np.int64)
+        blocked = np.isin(codes, banned)
+    twins = _twin_residents(master)[right]
+    given_level = level.get("given", np.full(len(pairs), -1))
+    # Twins are never merged: a resident with a twin needs the written given name.
+    blocked |= twins & (given_level >= 0) & (given_level < 3)
+    weight = np.where(blocked, -np.inf, weight)
+    probability = np.where(blocked, 0.0, probability)
+
+    # Duplicate rows of one person compete once: assign on group representatives.
+    group = _duplicate_groups(source)
+    representative = pd.Series(np.arange(len(source))).groupby(group).transform("min").to_numpy()
+    is_rep = representative[left] == left
+    chosen_rep = one_to_one(
+        left[is_rep],
+        right[is_rep],
+        weight[is_rep],
+        min_score=float(
+            np.log2(options.review_threshold / (1 - options.review_threshold))
+            if 0 < options.review_threshold < 1
+            else -1e9
+        ),
+    )
+    chosen_mask = np.zeros(len(pairs), dtype=bool)
+    chosen_mask[np.flatnonzero(is_rep)[chosen_rep]] = True
+    chosen_rep_frame = pd.DataFrame({"rep": left[chosen_mask], "master": right[chosen_mask]})
+    target = np.full(len(source), -2, dtype=np.int64)
+    target[chosen_rep_frame["rep"].to_numpy()] = chosen_rep_frame["master"].to_numpy()
+    chosen_mask = (target[representative[left]] == right) & np.isfinite(weight)
+
+    # Runner-up: the best other candidate of the same record.
+    order = pd.DataFrame({"i": left, "w": weight, "chosen": chosen_mask}).sort_values(
+        ["i", "chosen", "w"], ascending=[True, False, False]
+    )
+    runner = order[~order["chosen"]].groupby("i")["w"].max()
+
+    result = pd.DataFrame(
+        {
+            "master": -1,
+            "outcome": "none",
+            "probability": 0.0,
+            "weight": np.nan,
+            "reason": "",
+            "detail": "",
+        },
+        index=pd.RangeIndex(len(source)),
+    )
+    best_any = pd.DataFrame({"i": left, "p": probability}).groupby("i")["p"].max()
+    result.loc[best_any.index, "probability"] = best_any.to_numpy()
+    picked = np.flatnonzero(chosen_mask)
+    rows = left[picked]
+    result.loc[rows, "master"] = right[picked]
+    result.loc[rows, "probability"] = probability[picked]
+    result.loc[rows, "weight"] = weight[picked]
+
+    runner_up = runner.reindex(rows).fillna(-np.inf).to_numpy()
+    birth_ok = np.isin(level["birth"][picked], (-1, 2, 3)) if "birth" in level else np.ones(len(picked), bool)
+    given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
+    margin_ok = weight[picked] - runner_up >= options.margin_bits
+    grade_ok = np.ones(len(picked), dtype=bool)
+    if extra is not None and "grade" in extra.columns and options.reference_date is not None:
+        grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy()[rows]
+        expected = expected_grade(
+            master["birth"].iloc[right[picked]].reset_index(drop=True),
+            extra["school"].iloc[rows].reset_index(drop=True)
+            if "school" in extra.columns
+            else pd.Series([""] * len(rows)),
+            options.reference_date,
+        ).to_numpy()
+        known = ~np.isnan(grade) & ~np.isnan(expected)
+        grade_ok = ~known | (grade == expected) | (grade == expected + 6)
+    auto = (probability[picked] >= options.auto_threshold) & birth_ok & given_ok & margin_ok & grade_ok
+    review = ~auto & (probability[picked] >= options.review_threshold)
+    outcome = np.where(auto, "auto", np.where(review, "review", "none"))
+    reasons = np.select(
+        [
+            auto,
+            ~grade_ok,
+            ~birth_ok,
+            ~given_ok,
+            ~margin_ok,
+        ],
+        [
+            "",
+            "学年と生年月日が合わない",
+            "生年月日が一致しない",
+            "名が一致しない",
+            "同程度の候補が他にもある",
+        ],
+        default="一致度が自動しきい値未満",
+    )
+    result.loc[rows, "outcome"] = outcome
+    result.loc[rows, "reason"] = np.where(outcome == "none", "一致度が低い", reasons)
+    result.loc[result["outcome"] == "none", "master"] = -1
+    labels = [level_labels(spec) for spec in config.comparisons]
+    details = []
+    for position in picked:
+        fields = {}
+        for k, spec in enumerate(config.comparisons):
+            value = int(gammas[position, k])
+            fields[spec.label or spec.name] = "欠損" if value < 0 else labels[k][value]
+        details.append(json.dumps(fields, ensure_ascii=False))
+    result.loc[rows, "detail"] = details
+    logger.info("matched %d records: %s", len(source), result["outcome"].value_counts().to_dict())
+    return result, model
