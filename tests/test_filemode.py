@@ -144,3 +144,26 @@ def test_cli_json_prints_the_summary(workbook):
     )
     summary = json.loads(completed.stdout)
     assert summary["action"] == "check_settings" and "messages" in summary and "ok" in summary
+
+
+def test_renamed_header_is_refused_and_missing_new_columns_are_filled(tmp_path, workbook):
+    import openpyxl
+
+    tampered = tmp_path / "tampered.xlsm"
+    book = openpyxl.load_workbook(workbook, keep_vba=True)
+    sheet = book[USERS.name]
+    sheet.cell(USERS.header_row, 2).value = "なまえ"
+    sheet.tables[USERS.table_name].tableColumns[1].name = "なまえ"
+    book.save(tampered)
+    before = tampered.read_bytes()
+    result = run_in_file_mode("check_settings", tampered, user_name="tester")
+    assert (
+        not result.ok and "見出しが変更されています" in result.messages[0] and "なまえ" in result.messages[0]
+    )
+    assert tampered.read_bytes() == before
+
+    from macros_py.book.harvest import TableLocation, _frame
+
+    rows = [("利用者ID", "氏名", "役割", "有効"), ("u1", "山田", "管理者", "はい")]
+    frame = _frame(rows, USERS, TableLocation(USERS.name, USERS.header_row, 1, 5, 4))
+    assert list(frame.columns) == USERS.headers and frame.iloc[0]["所属学校"] == ""

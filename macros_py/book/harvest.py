@@ -19,7 +19,7 @@ from openpyxl.utils.cell import range_boundaries
 
 from macros_py.book.build import MARKER_PROPERTY, MARKER_VALUE, XLWINGS_CONF_KEY
 from macros_py.book.cells import cell_text
-from macros_py.sheets import SHEETS, XLWINGS_CONF_SHEET_NAME, SheetSpec
+from macros_py.sheets import SETTINGS, SHEETS, XLWINGS_CONF_SHEET_NAME, SheetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,13 @@ def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
     if rels_path not in archive.namelist():
         return {}
     root = ElementTree.fromstring(archive.read(rels_path))
-    return {
-        rel.get("Id", ""): posixpath.normpath(posixpath.join(folder, rel.get("Target", "")))
-        for rel in root.findall("rel:Relationship", _NS)
-    }
+    targets = {}
+    for rel in root.findall("rel:Relationship", _NS):
+        target = rel.get("Target", "")
+        # Targets are relative to the part's folder, or absolute from the package root.
+        resolved = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        targets[rel.get("Id", "")] = posixpath.normpath(resolved)
+    return targets
 
 
 def table_locations(path: Path) -> dict[str, TableLocation]:
@@ -100,16 +103,24 @@ def _has_marker(path: Path) -> bool:
 
 
 def _frame(rows: list[tuple], sheet: SheetSpec, location: TableLocation) -> pd.DataFrame:
+    """The table body in the spec's column order.
+
+    Columns the spec added since the workbook was built come back empty (the next
+    rendering adds them); a header the spec does not know means someone renamed it.
+    """
     header = [cell_text(value) for value in rows[0]] if rows else []
-    if header != sheet.headers:
+    unknown = [name for name in header if name not in sheet.headers]
+    if unknown or len(set(header)) != len(header):
         raise NotOurWorkbook(
             f"シート「{sheet.name}」の表「{sheet.table_name}」の見出しが変更されています"
-            f"({location.min_row}行目)。見出しは {'・'.join(sheet.headers)} のままにしてください。"
+            f"({location.min_row}行目の「{'」「'.join(unknown) or '重複'}」)。"
+            f"見出しは {'・'.join(sheet.headers)} のままにしてください。"
         )
     body = [[cell_text(value) for value in row] for row in rows[1:]]
     while body and not any(body[-1]):
         body.pop()
-    return pd.DataFrame(body, columns=sheet.headers, dtype=str)
+    frame = pd.DataFrame(body, columns=header, dtype=str)
+    return frame.reindex(columns=sheet.headers, fill_value="").astype(str)
 
 
 def harvest_workbook(path: Path) -> dict[str, pd.DataFrame]:
@@ -119,9 +130,12 @@ def harvest_workbook(path: Path) -> dict[str, pd.DataFrame]:
     are kept (as empty strings), trailing empty rows are dropped. The ``xlwings.conf``
     tab comes back under ``"xlwings_conf"`` with columns キー, 値.
 
+    Tables missing from the file (tabs added by a newer version) are left out, so the
+    next rendering fills them with defaults or leaves them empty.
+
     Raises:
-        NotOurWorkbook: If the file lacks our marker property, a tab or a table, or a
-            table's headers were changed.
+        NotOurWorkbook: If the file lacks our marker property or the 設定 table, a table
+            was moved, or a table's headers were renamed.
     """
     path = Path(path)
     locations = table_locations(path)
@@ -132,6 +146,10 @@ def harvest_workbook(path: Path) -> dict[str, pd.DataFrame]:
     try:
         for sheet in SHEETS:
             location = locations.get(sheet.table_name)
+            if location is None and sheet.key != SETTINGS.key:
+                # A tab added by a newer version: the next rendering adds it (defaults or empty).
+                logger.info("table %s not in %s", sheet.table_name, path.name)
+                continue
             if location is None or location.sheet_name != sheet.name or sheet.name not in book.sheetnames:
                 raise NotOurWorkbook(
                     f"「{path.name}」にシート「{sheet.name}」の表「{sheet.table_name}」がありません。"
