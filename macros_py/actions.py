@@ -106,6 +106,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         function_path="macros_py.config.check:check_settings_action",
         description="設定タブ(設定・取込設定・項目マッピング・コード表・利用者)の入力内容を検査します。",
     ),
+    ActionSpec(
+        id="link",
+        label="名寄せ",
+        roles=("admin", "center_staff"),
+        reads=("settings", "sources", "link_review", "store"),
+        writes=("link_review", "log", "store"),
+        function_path="macros_py.link.action:link_action",
+        description="取り込んだ各ソースの記録を住民記録と突き合わせ(名寄せ)、確認が必要な組み合わせを名寄せ確認タブに出します。",
+    ),
 )
 
 ACTION_BY_ID: dict[str, ActionSpec] = {action.id: action for action in ACTIONS}

@@ -12,20 +12,62 @@ from macros_py.link.pipeline import link_source
 from macros_py.link.prepare import prepare_people
 
 SURNAMES = [
-    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ"),
-    ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"),
-    ("吉田", "ヨシダ"), ("山田", "ヤマダ"), ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"),
-    ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ"),
-    ("山崎", "ヤマザキ"), ("森", "モリ"), ("池田", "イケダ"), ("橋本", "ハシモト"), ("阿部", "アベ"),
-    ("石川", "イシカワ"), ("山下", "ヤマシタ"), ("中島", "ナカジマ"), ("石井", "イシイ"), ("小川", "オガワ"),
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
+    ("山崎", "ヤマザキ"),
+    ("森", "モリ"),
+    ("池田", "イケダ"),
+    ("橋本", "ハシモト"),
+    ("阿部", "アベ"),
+    ("石川", "イシカワ"),
+    ("山下", "ヤマシタ"),
+    ("中島", "ナカジマ"),
+    ("石井", "イシイ"),
+    ("小川", "オガワ"),
 ]
 GIVEN = [
-    ("太郎", "タロウ", "男"), ("翔太", "ショウタ", "男"), ("大輔", "ダイスケ", "男"), ("健太", "ケンタ", "男"),
-    ("蓮", "レン", "男"), ("悠真", "ユウマ", "男"), ("陽翔", "ハルト", "男"), ("湊", "ミナト", "男"),
-    ("大翔", "ヒロト", "男"), ("颯太", "ソウタ", "男"), ("一郎", "イチロウ", "男"), ("誠", "マコト", "男"),
-    ("花子", "ハナコ", "女"), ("陽菜", "ヒナ", "女"), ("結衣", "ユイ", "女"), ("美咲", "ミサキ", "女"),
-    ("優子", "ユウコ", "女"), ("さくら", "サクラ", "女"), ("葵", "アオイ", "女"), ("凛", "リン", "女"),
-    ("芽依", "メイ", "女"), ("結菜", "ユイナ", "女"), ("恵子", "ケイコ", "女"), ("真由美", "マユミ", "女"),
+    ("太郎", "タロウ", "男"),
+    ("翔太", "ショウタ", "男"),
+    ("大輔", "ダイスケ", "男"),
+    ("健太", "ケンタ", "男"),
+    ("蓮", "レン", "男"),
+    ("悠真", "ユウマ", "男"),
+    ("陽翔", "ハルト", "男"),
+    ("湊", "ミナト", "男"),
+    ("大翔", "ヒロト", "男"),
+    ("颯太", "ソウタ", "男"),
+    ("一郎", "イチロウ", "男"),
+    ("誠", "マコト", "男"),
+    ("花子", "ハナコ", "女"),
+    ("陽菜", "ヒナ", "女"),
+    ("結衣", "ユイ", "女"),
+    ("美咲", "ミサキ", "女"),
+    ("優子", "ユウコ", "女"),
+    ("さくら", "サクラ", "女"),
+    ("葵", "アオイ", "女"),
+    ("凛", "リン", "女"),
+    ("芽依", "メイ", "女"),
+    ("結菜", "ユイナ", "女"),
+    ("恵子", "ケイコ", "女"),
+    ("真由美", "マユミ", "女"),
 ]
 TOWNS = ["本町", "栄町", "緑が丘", "旭町", "中央", "東町", "西町", "南町", "北町", "若葉"]
 
@@ -45,7 +87,8 @@ def make_master(n: int = 2500, seed: int = 3) -> pd.DataFrame:
             "birth_date": [d.strftime("%Y-%m-%d") for d in birth],
             "sex": [GIVEN[g][2] for g in given],
             "address": [
-                f"みどり市{TOWNS[t]}{rng.integers(1, 5)}丁目{rng.integers(1, 30)}番{rng.integers(1, 20)}号" for t in town
+                f"みどり市{TOWNS[t]}{rng.integers(1, 5)}丁目{rng.integers(1, 30)}番{rng.integers(1, 20)}号"
+                for t in town
             ],
         }
     )
@@ -79,7 +122,13 @@ def master() -> pd.DataFrame:
         ("森　悠真", "モリ　ユウマ", "2009-10-10", "男", "みどり市栄町1丁目1番5号"),
     ]
     for position, (name, kana, birth, sex, address) in enumerate(special):
-        frame.loc[position, ["name", "name_kana", "birth_date", "sex", "address"]] = [name, kana, birth, sex, address]
+        frame.loc[position, ["name", "name_kana", "birth_date", "sex", "address"]] = [
+            name,
+            kana,
+            birth,
+            sex,
+            address,
+        ]
     return frame
 
 
@@ -133,7 +182,8 @@ def test_clean_variants_link_automatically(linked):
 def test_twin_in_master_is_never_merged(master):
     """A record of one twin must link to that twin, never to the sibling."""
     source = pd.DataFrame(
-        [["山田 陽翔", "", "2016-03-04", "男", "旭町3-7-9"]], columns=["name", "name_kana", "birth_date", "sex", "address"]
+        [["山田 陽翔", "", "2016-03-04", "男", "旭町3-7-9"]],
+        columns=["name", "name_kana", "birth_date", "sex", "address"],
     )
     source = pd.concat([source, _copies(master, 400).drop(columns="truth")], ignore_index=True)
     links, _ = link_source(prepare_people(source), prepare_people(master), MatchOptions())
@@ -164,7 +214,14 @@ def test_csv_files_one_row_per_record(tmp_path, master):
     master_csv = tmp_path / "master.csv"
     source_csv = tmp_path / "source.csv"
     master.rename(
-        columns={"resident_id": "宛名番号", "name": "氏名", "name_kana": "氏名カナ", "birth_date": "生年月日", "sex": "性別", "address": "住所"}
+        columns={
+            "resident_id": "宛名番号",
+            "name": "氏名",
+            "name_kana": "氏名カナ",
+            "birth_date": "生年月日",
+            "sex": "性別",
+            "address": "住所",
+        }
     ).to_csv(master_csv, index=False, encoding="cp932", errors="replace")
     copies = _copies(master, 300)
     source = pd.DataFrame(

@@ -1,0 +1,83 @@
+"""The crosswalk: human decisions and confirmed links, reused before any fuzzy matching.
+
+A record key identifies a record across runs and years: ``学校|生徒番号`` where the source
+has a student number, otherwise ``氏名|生年月日`` folded (variant kanji, spaces). A 同一
+decision links the key to a resident number; a 別人 decision forbids that pair. The
+latest decision for a (source, key, resident) wins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import insert, select
+
+from macros_py.link.prepare import prepare_people
+from macros_py.store import Store
+from macros_py.store.tables_link import crosswalk
+
+__all__ = ["load_crosswalk", "record_keys", "save_decisions"]
+
+SAME, DIFFERENT = "同一", "別人"
+
+
+def record_keys(records: pd.DataFrame, prepared: pd.DataFrame | None = None) -> pd.Series:
+    """Stable key per record: school + student number, else folded name + birth date."""
+    prepared = prepare_people(records) if prepared is None else prepared
+    fallback = (prepared["surname"] + prepared["given"] + "|" + prepared["birth"]).to_numpy()
+    if "student_number" in records.columns:
+        number = (
+            records["student_number"].astype(object).where(records["student_number"].notna(), "").astype(str)
+        )
+        school = records.get("school", pd.Series([""] * len(records), index=records.index))
+        school = school.astype(object).where(school.notna(), "").astype(str)
+        with_number = (number.str.strip() != "").to_numpy()
+        keyed = (school.str.strip() + "|" + number.str.strip()).to_numpy()
+        return pd.Series([k if w else f for k, w, f in zip(keyed, with_number, fallback, strict=True)])
+    return pd.Series(fallback)
+
+
+def load_crosswalk(store: Store, source_id: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """Latest decisions of one source: (key → resident for 同一, {(key, resident)} for 別人)."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(crosswalk.c.source_key, crosswalk.c.resident_id, crosswalk.c.decision)
+            .where(crosswalk.c.source_id == source_id)
+            .order_by(crosswalk.c.decided_at, crosswalk.c.crosswalk_id)
+        ).all()
+    latest: dict[tuple[str, str], str] = {}
+    for key, resident_id, decision in rows:
+        latest[(key, resident_id or "")] = decision
+    same: dict[str, str] = {}
+    different: set[tuple[str, str]] = set()
+    for (key, resident_id), decision in latest.items():
+        if decision == SAME:
+            same[key] = resident_id
+        elif decision == DIFFERENT:
+            different.add((key, resident_id))
+            if same.get(key) == resident_id:
+                del same[key]
+    return same, different
+
+
+def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int:
+    """Append decisions (columns source_id, source_key, resident_id, decision, note)."""
+    if decisions.empty:
+        return 0
+    now = datetime.now()
+    rows = [
+        {
+            "source_id": row.source_id,
+            "source_key": row.source_key,
+            "resident_id": row.resident_id,
+            "decision": row.decision,
+            "decided_by": user_name,
+            "decided_at": now,
+            "note": row.note or None,
+        }
+        for row in decisions.itertuples(index=False)
+    ]
+    with store.engine.begin() as connection:
+        connection.execute(insert(crosswalk), rows)
+    return len(rows)

@@ -1,0 +1,137 @@
+"""The link action over the store: exact joins, conflicts, review rows, crosswalk memory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, select
+
+from macros_py.actions import ActionContext, run_action
+from macros_py.config.defaults import default_tables
+from macros_py.link.query import current_links
+from macros_py.sheets import LINK_REVIEW
+from macros_py.store.tables_ingest import imports, records
+from macros_py.store.tables_link import crosswalk, link_models
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_link_known_answers import make_master  # noqa: E402
+
+
+def _import(store, source_id: str, frame: pd.DataFrame) -> None:
+    with store.engine.begin() as connection:
+        import_id = connection.execute(
+            insert(imports).values(
+                source_id=source_id,
+                file_name=f"{source_id}.csv",
+                file_sha256="0" * 64,
+                extract_date=date(2025, 5, 1),
+                imported_at=datetime.now(),
+                imported_by="test",
+                status="stored",
+            )
+        ).inserted_primary_key[0]
+        rows = []
+        for n, row in enumerate(frame.to_dict("records"), start=2):
+            values = {
+                k: row.get(k)
+                for k in (
+                    "resident_id",
+                    "household_id",
+                    "name",
+                    "name_kana",
+                    "sex",
+                    "address",
+                    "school",
+                    "grade",
+                    "student_number",
+                )
+            }
+            values["birth_date"] = pd.Timestamp(row["birth_date"]).date() if row.get("birth_date") else None
+            rows.append(
+                {
+                    "import_id": import_id,
+                    "source_id": source_id,
+                    "file_name": f"{source_id}.csv",
+                    "row_number": n,
+                    "record_hash": f"{n:040d}",
+                    **values,
+                }
+            )
+        connection.execute(insert(records), rows)
+
+
+@pytest.fixture
+def context(tmp_path) -> ActionContext:
+    tables = default_tables()
+    settings = tables["settings"]
+    settings.loc[settings["項目"] == "基準日", "値"] = "2025-05-01"
+    ctx = ActionContext(tables=tables, workbook_dir=tmp_path, user_name="tester")
+    master = make_master(1500)
+    _import(ctx.store, "jumin", master)
+    school = master.iloc[100:400].copy()
+    school["resident_id"] = None
+    school["school"] = "みどり小学校"
+    school["student_number"] = [f"{i:05d}" for i in range(len(school))]
+    school["grade"] = None
+    odd = pd.DataFrame(
+        [
+            {
+                "name": "該当 なし",
+                "name_kana": "ガイトウ ナシ",
+                "birth_date": "2001-01-01",
+                "sex": "男",
+                "address": "どこか1-1-1",
+                "school": "みどり小学校",
+                "student_number": "99999",
+            }
+        ]
+    )
+    _import(ctx.store, "gakureibo", pd.concat([school, odd], ignore_index=True))
+    welfare = master.iloc[500:560].copy()
+    welfare.loc[welfare.index[0], "birth_date"] = "1900-01-01"  # disagrees with the master
+    _import(ctx.store, "seikatsu_hogo", welfare)
+    return ctx
+
+
+def test_link_action_links_every_record(context):
+    result = run_action("link", context)
+    assert result.ok, result.messages
+    summary = result.to_json()["sources"]
+    assert summary["gakureibo"]["records"] == 301
+    assert summary["gakureibo"]["auto"] >= 295
+    assert summary["gakureibo"]["none"] >= 1
+    assert summary["seikatsu_hogo"]["exact"] == 59 and summary["seikatsu_hogo"]["conflict"] == 1
+    links = current_links(context.store)
+    assert len(links) == 361
+    assert set(links["outcome"]) <= {"exact", "crosswalk", "auto", "review", "none", "conflict"}
+    review = result.tables["link_review"]
+    assert list(review.columns) == LINK_REVIEW.headers
+    assert "生年月日" in " ".join(review.loc[review["ソースID"] == "seikatsu_hogo", "項目別一致"])
+    with context.store.engine.connect() as connection:
+        params = connection.execute(select(link_models.c.parameters_json)).scalars().all()
+    assert json.loads(params[0])["parameters"][0]["name"] == "surname"
+
+
+def test_decisions_and_confirmed_links_are_remembered(context):
+    first = run_action("link", context)
+    # Automatic links of student-numbered records become confirmed crosswalk rows.
+    second = run_action("link", context)
+    assert second.to_json()["sources"]["gakureibo"]["crosswalk"] >= 295
+    # A 別人 decision on the review tab is harvested and forbids that pair next time.
+    review = first.tables["link_review"]
+    conflict = review[review["ソースID"] == "seikatsu_hogo"].copy()
+    conflict["判定"] = "別人"
+    tables = dict(context.tables)
+    tables["link_review"] = conflict
+    third = run_action(
+        "link", ActionContext(tables=tables, workbook_dir=context.workbook_dir, user_name="tester")
+    )
+    assert third.to_json()["decisions_saved"] == 1
+    with context.store.engine.connect() as connection:
+        decisions = connection.execute(select(crosswalk.c.decision, crosswalk.c.decided_by)).all()
+    assert ("別人", "tester") in decisions
