@@ -1,1 +1,290 @@
-"""Built-in readers, registered through the ``register_readers`` hook."""
+"""Readers turn one export file into text chunks with row numbers; built-ins are plugins.
+
+A reader is a :class:`ReaderSpec`: the 取込設定 形式 it handles and a function
+``open(path, source, chunk_rows) -> RawTable``. The built-in CSV and xlsx readers are
+registered through the same ``register_readers`` hook as an administrator's plugin
+(see ``plugins/fixed_width_reader.py``).
+
+Row numbers are what a person sees: the physical line number in a text editor for
+CSV (a quoted cell spanning two lines counts two), the Excel row number for xlsx.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macros_py.hookspecs import hookimpl
+from macros_py.ingest.encoding import EncodingError, file_sha256, scan_text_file
+from macros_py.ingest.mapping import SourceSpec
+
+__all__ = ["RawChunk", "RawTable", "ReadError", "ReaderSpec", "read_csv_table", "read_xlsx_table"]
+
+logger = logging.getLogger(__name__)
+
+
+class ReadError(ValueError):
+    """The file cannot be read as configured; the Japanese message names the file."""
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Consecutive data rows: all-text cells by column position, and their row numbers."""
+
+    frame: pd.DataFrame  # columns 0..n-1 in header order, every cell a str ("" when empty)
+    row_numbers: np.ndarray  # int64, one per frame row
+
+
+@dataclass
+class RawTable:
+    """An opened export: its header cells, its content hash and a stream of chunks."""
+
+    headers: list[str]
+    sha256: str
+    chunks: Iterator[RawChunk]
+    encoding: str = ""
+    notes: list[str] = field(default_factory=list)  # Japanese remarks for the log
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """One file format: the 取込設定 形式 value and the function that opens such files.
+
+    Attributes:
+        format: value of the 形式 column this reader handles (``csv``, ``xlsx``, ``固定長``).
+        label: Japanese description shown in messages.
+        open: ``open(path, source, chunk_rows) -> RawTable``; raise :class:`ReadError`
+            with a Japanese message when the file cannot be read.
+    """
+
+    format: str
+    label: str
+    open: Callable[[Path, SourceSpec, int], RawTable]
+
+
+def _header_cells(values: list[object]) -> list[str]:
+    cells = ["" if value is None else str(value).strip().replace("\ufeff", "") for value in values]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
+
+
+def _read_csv_header(path: Path, encoding: str, header_row: int) -> list[str]:
+    with open(path, encoding=encoding, newline="") as stream:
+        reader = csv.reader(stream)
+        for number, row in enumerate(reader, start=1):
+            if number == header_row:
+                return _header_cells(row)
+    raise ReadError(
+        f"ファイル「{path.name}」が空か、見出し行({header_row}行目)がありません。"
+        if header_row > 1
+        else f"ファイル「{path.name}」が空です。"
+    )
+
+
+def _csv_chunks(
+    path: Path, encoding: str, header_row: int, width: int, chunk_rows: int
+) -> Iterator[RawChunk]:
+    next_line = header_row + 1
+    reader = pd.read_csv(
+        path,
+        encoding=encoding,
+        header=None,
+        names=list(range(width)),
+        index_col=False,
+        skiprows=header_row,
+        dtype="str",
+        na_filter=False,
+        skip_blank_lines=False,
+        chunksize=chunk_rows,
+        engine="c",
+    )
+    try:
+        for frame in reader:
+            frame = frame.reset_index(drop=True)
+            embedded = np.zeros(len(frame), dtype="int64")
+            for column in frame.columns:
+                embedded += frame[column].str.count("\n").to_numpy(dtype="int64")
+            starts = (
+                next_line
+                + np.arange(len(frame), dtype="int64")
+                + np.concatenate(([0], np.cumsum(embedded)[:-1]))
+            )
+            next_line = int(starts[-1] + embedded[-1] + 1) if len(frame) else next_line
+            blank = np.ones(len(frame), dtype=bool)
+            for column in frame.columns:
+                blank &= (frame[column].str.strip() == "").to_numpy()
+            if blank.any():
+                frame = frame.loc[~blank].reset_index(drop=True)
+                starts = starts[~blank]
+            if len(frame):
+                yield RawChunk(frame, starts)
+    except pd.errors.ParserError as error:
+        line = re.search(r"line (\d+)", str(error))
+        where = f"{header_row + int(line.group(1))}行目付近" if line else "途中"
+        raise ReadError(
+            f"ファイル「{path.name}」の{where}で列の数が見出しより多い行があります(区切りの「,」や引用符を確認してください)。"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise ReadError(
+            f"ファイル「{path.name}」に文字コード {encoding} として読めないバイトがあります。"
+        ) from error
+
+
+def read_csv_table(path: Path, source: SourceSpec, chunk_rows: int = 100_000) -> RawTable:
+    """Open a CSV export: detect its encoding, read its header, stream its rows.
+
+    Raises:
+        ReadError: undecidable encoding, empty file, missing header row.
+    """
+    try:
+        scan = scan_text_file(path, source.encoding)
+    except EncodingError as error:
+        raise ReadError(str(error)) from error
+    if scan.size == 0:
+        raise ReadError(f"ファイル「{path.name}」は空です(0バイト)。")
+    headers = _read_csv_header(path, scan.encoding, source.header_row)
+    width = max(len(headers), 1)
+    chunks = _csv_chunks(path, scan.encoding, source.header_row, width, chunk_rows)
+    return RawTable(headers=headers, sha256=scan.sha256, chunks=chunks, encoding=scan.encoding)
+
+
+# ---------------------------------------------------------------- xlsx
+
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
+
+
+def _column_index(letters: bytes) -> int:
+    number = 0
+    for letter in letters.decode():
+        number = number * 26 + ord(letter) - 64
+    return number - 1
+
+
+def _merged_ranges(worksheet) -> list[tuple[int, int, int, int]]:
+    """(first row, last row, first column, last column) of every merged range, 1/0-based."""
+    ranges: list[tuple[int, int, int, int]] = []
+    tail = b""
+    with worksheet._get_source() as stream:  # stream the XML: mergeCells follow sheetData
+        while block := stream.read(1024 * 1024):
+            data = tail + block
+            for match in _MERGE.finditer(data):
+                c1, r1, c2, r2 = match.groups()
+                ranges.append((int(r1), int(r2), _column_index(c1), _column_index(c2)))
+            tail = data[-256:] if not data.endswith(b">") else b""
+    return sorted(set(ranges))
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_headers(rows: list[tuple], header_row: int, merges: list[tuple[int, int, int, int]]) -> list[str]:
+    """Header cells with merged ranges resolved: a vertical merge lends its value to the
+    header row; a horizontal merge names its columns ``名前``, ``名前(2)``, ``名前(3)``."""
+    grid = [list(row) for row in rows]
+    width = max((len(row) for row in grid), default=0)
+    for row in grid:
+        row.extend([None] * (width - len(row)))
+    headers = [grid[header_row - 1][c] if header_row <= len(grid) else None for c in range(width)]
+    for r1, r2, c1, c2 in merges:
+        if not r1 <= header_row <= r2 or c1 >= width:
+            continue
+        value = grid[r1 - 1][c1] if r1 - 1 < len(grid) else None
+        for offset, column in enumerate(range(c1, min(c2, width - 1) + 1)):
+            name = _cell_text(value).strip()
+            headers[column] = name if offset == 0 or not name else f"{name}({offset + 1})"
+    return _header_cells(headers)
+
+
+def _xlsx_chunks(rows_iter, first_row: int, width: int, chunk_rows: int) -> Iterator[RawChunk]:
+    buffer: list[list[str]] = []
+    numbers: list[int] = []
+    for number, row in enumerate(rows_iter, start=first_row):
+        cells = [_cell_text(value) for value in row[:width]]
+        if not any(cell.strip() for cell in cells):
+            continue
+        cells.extend([""] * (width - len(cells)))
+        buffer.append(cells)
+        numbers.append(number)
+        if len(buffer) >= chunk_rows:
+            yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
+            buffer, numbers = [], []
+    if buffer:
+        yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
+
+
+def read_xlsx_table(path: Path, source: SourceSpec, chunk_rows: int = 50_000) -> RawTable:
+    """Open an xlsx export: the named (or first) sheet, header at 見出し行, cell values.
+
+    Dates come out as ISO text; formulas as their cached values; merged header cells
+    are resolved (see :func:`_xlsx_headers`).
+
+    Raises:
+        ReadError: not an xlsx file, missing sheet, missing header row.
+    """
+    import openpyxl
+
+    sha = file_sha256(path)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:
+        raise ReadError(f"ファイル「{path.name}」を Excel ファイル(xlsx)として開けません: {error}") from error
+    sheet_name = source.sheet_name or workbook.sheetnames[0]
+    if sheet_name not in workbook.sheetnames:
+        names = "・".join(workbook.sheetnames)
+        workbook.close()
+        raise ReadError(f"ファイル「{path.name}」にシート「{sheet_name}」がありません(あるシート: {names})。")
+    worksheet = workbook[sheet_name]
+    merges = _merged_ranges(worksheet)
+    top = list(worksheet.iter_rows(min_row=1, max_row=source.header_row, values_only=True))
+    headers = _xlsx_headers(top, source.header_row, merges)
+    if not headers:
+        workbook.close()
+        raise ReadError(
+            f"ファイル「{path.name}」のシート「{sheet_name}」の{source.header_row}行目に見出しがありません。"
+        )
+    notes = []
+    if any(r1 > source.header_row for r1, _r2, _c1, _c2 in merges):
+        notes.append(
+            f"ファイル「{path.name}」のデータ部分に結合セルがあります。結合セルの値は先頭のセルだけに入ります。"
+        )
+
+    def chunks() -> Iterator[RawChunk]:
+        try:
+            rows = worksheet.iter_rows(min_row=source.header_row + 1, values_only=True)
+            yield from _xlsx_chunks(rows, source.header_row + 1, len(headers), chunk_rows)
+        finally:
+            workbook.close()
+
+    return RawTable(headers=headers, sha256=sha, chunks=chunks(), notes=notes)
+
+
+BUILTIN_READERS: tuple[ReaderSpec, ...] = (
+    ReaderSpec("csv", "CSV(CP932/UTF-8)", read_csv_table),
+    ReaderSpec("xlsx", "Excel(xlsx)", read_xlsx_table),
+)
+
+
+@hookimpl
+def register_readers() -> list[ReaderSpec]:
+    """The built-in CSV and xlsx readers."""
+    return list(BUILTIN_READERS)

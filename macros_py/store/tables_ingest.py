@@ -1,4 +1,10 @@
-"""Tables of the ingest stage (取込). Owned by macros_py.ingest."""
+"""Tables of the ingest stage (取込). Owned by macros_py.ingest.
+
+``imports`` has one row per import attempt (stored, unchanged or refused). A stored import
+holds its new rows in ``records`` and, for rows identical to a record of the extract it
+supersedes, a reference in ``carried_records`` (so an unchanged row keeps its
+``record_id`` from month to month). ``macros_py.ingest.query`` reads both.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ imports = Table(
     Column("source_id", String(64), nullable=False),
     Column("file_name", String(512), nullable=False),
     Column("file_sha256", String(64), nullable=False),
+    Column("encoding", String(16), nullable=True),
     Column("extract_date", Date, nullable=True),
     Column("imported_at", DateTime, nullable=False),
     Column("imported_by", String(128), nullable=False),
@@ -26,6 +33,7 @@ imports = Table(
     Column("superseded_by", Integer, nullable=True),
 )
 Index("ix_imports_source", imports.c.source_id, imports.c.extract_date)
+Index("ix_imports_sha", imports.c.source_id, imports.c.file_sha256)
 
 # One row per accepted source record, canonical fields as columns, value fields as JSON.
 records = Table(
@@ -54,6 +62,17 @@ records = Table(
 Index("ix_records_source_import", records.c.source_id, records.c.import_id)
 Index("ix_records_resident", records.c.resident_id)
 
+# Rows of a newer import identical to a record already stored: the record is reused.
+carried_records = Table(
+    "carried_records",
+    metadata,
+    Column("import_id", Integer, ForeignKey("imports.import_id"), nullable=False),
+    Column("record_id", Integer, ForeignKey("records.record_id"), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("row_number", Integer, nullable=False),
+)
+Index("ix_carried_import", carried_records.c.import_id)
+
 quarantine = Table(
     "quarantine",
     metadata,
@@ -66,3 +85,4 @@ quarantine = Table(
     Column("value", Text, nullable=True),
     Column("reason", Text, nullable=False),
 )
+Index("ix_quarantine_import", quarantine.c.import_id)

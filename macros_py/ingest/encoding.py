@@ -1,0 +1,160 @@
+"""Character-encoding detection for CSV exports (CP932 or UTF-8, with or without BOM).
+
+The whole file is scanned once in blocks (never held in memory) with incremental
+decoders; the same pass computes the file's SHA-256, which identifies its content for
+idempotent imports. Undecidable or contradictory files are refused with a Japanese
+message naming the file and the line of the first unreadable byte.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["AUTO", "EncodingError", "FileScan", "file_sha256", "scan_text_file"]
+
+AUTO = "自動"
+_BLOCK = 4 * 1024 * 1024
+_BOM = codecs.BOM_UTF8
+_LABELS = {"cp932": "CP932(Shift_JIS)", "utf-8": "UTF-8"}
+
+
+class EncodingError(ValueError):
+    """The file's encoding cannot be decided, or contradicts the 取込設定 row."""
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one pass over a text file found."""
+
+    encoding: str  # a Python codec name: cp932, utf-8 or utf-8-sig
+    sha256: str
+    size: int
+
+
+class _Checker:
+    """Feeds blocks to an incremental decoder and remembers where it first failed."""
+
+    def __init__(self, codec: str):
+        self.decoder = codecs.getincrementaldecoder(codec)("strict")
+        self.failed_at: int | None = None  # byte offset of the first bad byte
+        self.failed_line: int | None = None
+        self.offset = 0
+        self.newlines = 0
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if self.failed_at is None:
+            try:
+                self.decoder.decode(block, final)
+            except UnicodeDecodeError as error:
+                bad = max(error.start, 0)
+                self.failed_at = self.offset + bad
+                self.failed_line = self.newlines + block.count(b"\n", 0, bad) + 1
+        self.offset += len(block)
+        self.newlines += block.count(b"\n")
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_at is None
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _normalise_declared(declared: str) -> str:
+    text = (declared or "").strip().lower().replace("_", "-")
+    if text in {"", AUTO, "auto"}:
+        return AUTO
+    if text in {"cp932", "shift-jis", "sjis", "shift_jis", "ms932", "windows-31j"}:
+        return "cp932"
+    if text in {"utf-8", "utf8"}:
+        return "utf-8"
+    if text in {"utf-8-sig", "utf8-sig"}:
+        return "utf-8-sig"
+    raise EncodingError(f"文字コード「{declared}」には対応していません(自動・cp932・utf-8・utf-8-sig)。")
+
+
+def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
+    """Decide a CSV file's encoding and hash its bytes in one pass.
+
+    Args:
+        path: the file.
+        declared: the 取込設定 文字コード value (``自動``, ``cp932``, ``utf-8``, ``utf-8-sig``).
+
+    Returns:
+        The codec to read it with, its SHA-256 and size.
+
+    Raises:
+        EncodingError: naming the file when no encoding fits, or the declared one is wrong.
+    """
+    wanted = _normalise_declared(declared)
+    digest = hashlib.sha256()
+    utf8, cp932 = _Checker("utf-8"), _Checker("cp932")
+    has_bom = False
+    non_ascii = False
+    size = 0
+    with open(path, "rb") as stream:
+        first = True
+        while True:
+            block = stream.read(_BLOCK)
+            digest.update(block)
+            if first and block.startswith(_BOM):
+                has_bom = True
+                utf8.offset = len(_BOM)
+                block_for_decoders = block[len(_BOM) :]
+            else:
+                block_for_decoders = block
+            first = False
+            size += len(block)
+            if not non_ascii and block_for_decoders and max(block_for_decoders) >= 0x80:
+                non_ascii = True
+            final = not block
+            utf8.feed(block_for_decoders, final)
+            if not has_bom:
+                cp932.feed(block_for_decoders, final)
+            if final or (not utf8.ok and not cp932.ok):
+                break
+    name = path.name
+    sha = digest.hexdigest() if size and (utf8.ok or cp932.ok) else file_sha256(path)
+    if wanted == AUTO:
+        if has_bom or utf8.ok:
+            if not utf8.ok:
+                raise EncodingError(
+                    f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
+                    "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
+                )
+            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size)
+        if cp932.ok:
+            return FileScan("cp932", sha, size)
+        raise EncodingError(
+            f"ファイル「{name}」の文字コードを判定できません: UTF-8 としては{utf8.failed_line}行目、"
+            f"CP932(Shift_JIS) としては{cp932.failed_line}行目に読めないバイトがあります。"
+            "元のシステムから出力し直すか、文字コードを確認してください。"
+        )
+    if wanted == "cp932":
+        if has_bom or (utf8.ok and non_ascii):
+            raise EncodingError(
+                f"ファイル「{name}」は取込設定では cp932 ですが、UTF-8 で書かれています。"
+                "取込設定の「文字コード」を「自動」または「utf-8」にしてください。"
+            )
+        if not cp932.ok:
+            raise EncodingError(
+                f"ファイル「{name}」の{cp932.failed_line}行目に CP932(Shift_JIS) として読めないバイトがあります。"
+                "ファイルが壊れていないか、文字コードが正しいか確認してください。"
+            )
+        return FileScan("cp932", sha, size)
+    if not utf8.ok:
+        hint = "CP932(Shift_JIS) のようです。" if cp932.ok else ""
+        raise EncodingError(
+            f"ファイル「{name}」の{utf8.failed_line}行目に UTF-8 として読めないバイトがあります。{hint}"
+            "取込設定の「文字コード」を確認してください。"
+        )
+    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size)

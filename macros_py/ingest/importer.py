@@ -1,0 +1,528 @@
+"""Importing export files into the store: atomic per file, idempotent, superseding.
+
+For each file of a source:
+
+1. the reader opens it (encoding detected, header read, content hashed);
+2. a file whose content is already stored for the source counts as *unchanged*;
+3. a file missing a required column, with an ambiguous (duplicated) mapped header, or
+   without a readable extract date is *refused* whole;
+4. otherwise its chunks are mapped and written in one transaction: rows identical
+   (by record hash) to a record of the extract being superseded are *carried* (the
+   record is reused and counted unchanged), new rows are stored, bad rows quarantined;
+5. older extracts of the source (and an earlier version of the same file) are marked
+   superseded; they stay in the store as history.
+
+For every file that is not refused, ``read == stored + quarantined + unchanged``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from macros_py.ingest.mapping import MappingConfig, SourceSpec
+from macros_py.ingest.readers import RawTable, ReadError, ReaderSpec
+from macros_py.ingest.transform import CANONICAL_COLUMNS, apply_mapping, plan_targets
+from macros_py.normalize.dates import parse_dates
+from macros_py.store import Store
+from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
+
+__all__ = ["FileOutcome", "ImportRefused", "find_source_files", "import_file", "import_sources"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 100_000
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+_HEX = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
+_HASH_KEYS = ("mimamori-rec-h1", "mimamori-rec-h2")
+
+
+class ImportRefused(Exception):
+    """A whole file is refused; the message is Japanese and names the file."""
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file."""
+
+    source: str
+    file: str
+    read: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    unchanged: int = 0
+    refused: bool = False
+    reason: str = ""
+    import_id: int | None = None
+    extract_date: dt.date | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        """The per-file entry of the ``import`` action's JSON."""
+        return {
+            "source": self.source,
+            "file": self.file,
+            "read": self.read,
+            "stored": self.stored,
+            "quarantined": self.quarantined,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+            "reason": self.reason,
+        }
+
+
+def find_source_files(import_folder: Path, source: SourceSpec) -> list[Path]:
+    """Files of the import folder matching the source's pattern (Excel lock files skipped)."""
+    if not source.file_pattern:
+        return []
+    found = [
+        path
+        for path in import_folder.glob(source.file_pattern)
+        if path.is_file() and not path.name.startswith("~$")
+    ]
+    return sorted(found, key=lambda path: (_date_from_name(path.name) or dt.date.min, path.as_posix()))
+
+
+def _date_from_name(name: str) -> dt.date | None:
+    for match in _DATE_IN_NAME.finditer(name):
+        try:
+            return dt.datetime.strptime(match.group(1), "%Y%m%d").date()
+        except ValueError:
+            continue
+    return None
+
+
+def _known_extract_date(source: SourceSpec, path: Path) -> dt.date | None:
+    if source.extract_date_from == "ファイル名":
+        found = _date_from_name(path.name)
+        if found is None:
+            raise ImportRefused(
+                f"ファイル名「{path.name}」から抽出日(YYYYMMDD の8桁)を読み取れません。"
+                "ファイル名に抽出日を入れるか、取込設定の「抽出日の取得元」を変えてください。"
+            )
+        return found
+    if source.extract_date_from == "ファイル日時":
+        return dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+    return None
+
+
+def record_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 128-bit content hash (32 hex characters) per record, over canonical and value fields."""
+    columns = [*CANONICAL_COLUMNS, "values_json"]
+    text = pd.DataFrame({column: frame[column].astype("str").fillna("\x00") for column in columns})
+    words = [
+        pd.util.hash_pandas_object(text, index=False, hash_key=key.ljust(16)[:16]).to_numpy(dtype="uint64")
+        for key in _HASH_KEYS
+    ]
+    raw = np.stack(words, axis=1).astype(">u8").view("uint8").reshape(len(frame), 16)
+    return np.ascontiguousarray(_HEX[raw]).view("<U32").ravel()
+
+
+def _db_rows(frame: pd.DataFrame, sqlite: bool) -> list[tuple]:
+    prepared = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            converted = series.dt.strftime("%Y-%m-%d") if sqlite else series.dt.date
+            prepared[column] = converted.astype("object").where(series.notna(), None)
+        elif pd.api.types.is_float_dtype(series) and column == "grade":
+            prepared[column] = series.astype("Int64").astype("object").where(series.notna(), None)
+        else:
+            prepared[column] = series.astype("object").where(series.notna(), None)
+    return list(zip(*(prepared[column].tolist() for column in frame.columns), strict=True))
+
+
+def _bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
+    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere."""
+    if frame.empty:
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    rows = _db_rows(frame, sqlite)
+    columns = list(frame.columns)
+    if sqlite:
+        placeholders = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
+        )
+    else:
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _current_filter(source_id: str):
+    return and_(
+        imports.c.source_id == source_id, imports.c.status == "stored", imports.c.superseded_by.is_(None)
+    )
+
+
+def _already_imported(connection: Connection, source_id: str, sha: str, file_name: str) -> int | None:
+    """rows_read of a stored import with the same content, unless this file reverts a change."""
+    matches = connection.execute(
+        select(
+            imports.c.import_id, imports.c.rows_read, imports.c.superseded_by, imports.c.extract_date
+        ).where(imports.c.source_id == source_id, imports.c.file_sha256 == sha, imports.c.status == "stored")
+    ).all()
+    if not matches:
+        return None
+    if any(match.superseded_by is None for match in matches):
+        return matches[0].rows_read
+    replaced_by_same_file = connection.execute(
+        select(func.count()).where(
+            _current_filter(source_id),
+            imports.c.file_name == file_name,
+            imports.c.extract_date == matches[0].extract_date,
+        )
+    ).scalar_one()
+    return None if replaced_by_same_file else matches[0].rows_read
+
+
+def _carry_pool(connection: Connection, source_id: str, file_name: str, extract: dt.date) -> pd.DataFrame:
+    """Records this file may reuse: those of the extract it supersedes, not yet reused."""
+    current = connection.execute(
+        select(imports.c.import_id, imports.c.extract_date, imports.c.file_name).where(
+            _current_filter(source_id)
+        )
+    ).all()
+    if any(row.extract_date and row.extract_date > extract for row in current):
+        return pd.DataFrame({"record_hash": [], "record_id": []})
+    replaced = [
+        row.import_id
+        for row in current
+        if row.extract_date is None or row.extract_date < extract or row.file_name == file_name
+    ]
+    siblings = [
+        row.import_id for row in current if row.extract_date == extract and row.file_name != file_name
+    ]
+    if siblings:
+        replaced += (
+            connection.execute(select(imports.c.import_id).where(imports.c.superseded_by.in_(siblings)))
+            .scalars()
+            .all()
+        )
+    if not replaced:
+        return pd.DataFrame({"record_hash": [], "record_id": []})
+    own = select(records.c.record_id, records.c.record_hash).where(records.c.import_id.in_(replaced))
+    carried = (
+        select(carried_records.c.record_id, records.c.record_hash)
+        .join(records, records.c.record_id == carried_records.c.record_id)
+        .where(carried_records.c.import_id.in_(replaced))
+    )
+    pool = pd.DataFrame(
+        connection.execute(own.union_all(carried)).all(), columns=["record_id", "record_hash"]
+    )
+    if siblings and not pool.empty:
+        used = (
+            connection.execute(
+                select(carried_records.c.record_id).where(carried_records.c.import_id.in_(siblings))
+            )
+            .scalars()
+            .all()
+        )
+        pool = pool[~pool["record_id"].isin(set(used))]
+    pool = pool.drop_duplicates("record_id")
+    pool["occurrence"] = pool.groupby("record_hash").cumcount()
+    return pool
+
+
+class _Matcher:
+    """Matches new rows to pool records by (hash, occurrence) across chunks."""
+
+    def __init__(self, pool: pd.DataFrame):
+        self.pool = pool.set_index(["record_hash", "occurrence"])["record_id"] if len(pool) else None
+        self.seen: pd.Series = pd.Series(dtype="int64")
+
+    def match(self, hashes: np.ndarray) -> np.ndarray:
+        """record_id of the reused record per row, or -1 for a new row."""
+        if self.pool is None or len(hashes) == 0:
+            return np.full(len(hashes), -1, dtype="int64")
+        series = pd.Series(hashes)
+        prior = self.seen.reindex(series).fillna(0).to_numpy(dtype="int64")
+        occurrence = prior + series.groupby(series).cumcount().to_numpy()
+        keys = pd.MultiIndex.from_arrays([series, occurrence])
+        matched = self.pool.reindex(keys).to_numpy()
+        counts = series.value_counts()
+        self.seen = self.seen.add(counts, fill_value=0).astype("int64")
+        return np.where(pd.isna(matched), -1, matched).astype("int64")
+
+
+def _header_positions(
+    raw: RawTable, source: SourceSpec, config: MappingConfig, file_name: str
+) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    duplicated: set[str] = set()
+    for position, header in enumerate(raw.headers):
+        if not header:
+            continue
+        if header in positions:
+            duplicated.add(header)
+        positions.setdefault(header, position)
+    mappings = config.columns_of(source.source_id)
+    wanted = {m.source_column for m in mappings} | {source.extract_date_column or ""}
+    ambiguous = sorted(duplicated & wanted)
+    if ambiguous:
+        raise ImportRefused(
+            f"ファイル「{file_name}」の見出し「{'」「'.join(ambiguous)}」が複数の列にあり、どれを取り込むか決められません。"
+            "元のファイルの見出しを直してください。"
+        )
+    missing = [m.source_column for m in mappings if m.required and m.source_column not in positions]
+    if missing:
+        raise ImportRefused(
+            f"ファイル「{file_name}」に必須の列「{'」「'.join(dict.fromkeys(missing))}」がありません"
+            f"({source.header_row}行目を見出しとして読みました)。ファイルか取込設定の見出し行を確認してください。"
+        )
+    extract_column = source.extract_date_column
+    if extract_column and extract_column not in positions:
+        raise ImportRefused(f"ファイル「{file_name}」に抽出日の列「{extract_column}」がありません。")
+    return positions
+
+
+def _write_chunks(
+    connection: Connection,
+    raw: RawTable,
+    outcome: FileOutcome,
+    source: SourceSpec,
+    config: MappingConfig,
+    positions: Mapping[str, int],
+    extract: dt.date | None,
+    reference_date: dt.date,
+) -> dt.date | None:
+    """Map and write every chunk; returns the extract date read from a column, if any."""
+    targets = plan_targets(config.columns_of(source.source_id), positions)
+    pool = _carry_pool(connection, source.source_id, outcome.file, extract) if extract else pd.DataFrame()
+    matcher = _Matcher(pool)
+    extract_column = source.extract_date_column
+    column_max: pd.Timestamp | None = None
+    for chunk in raw.chunks:
+        mapped = apply_mapping(
+            chunk.frame, chunk.row_numbers, targets, config.code_tables, extract or reference_date
+        )
+        if extract_column:
+            dates = parse_dates(chunk.frame[positions[extract_column]]).dates.max()
+            if pd.notna(dates) and (column_max is None or dates > column_max):
+                column_max = dates
+        hashes = record_hashes(mapped.records)
+        reused = matcher.match(hashes)
+        new = reused < 0
+        fresh = mapped.records.loc[new].assign(
+            import_id=outcome.import_id,
+            source_id=source.source_id,
+            file_name=outcome.file,
+            record_hash=hashes[new],
+        )
+        _bulk_insert(connection, records, fresh)
+        if (~new).any():
+            carried = pd.DataFrame(
+                {
+                    "import_id": outcome.import_id,
+                    "record_id": reused[~new],
+                    "file_name": outcome.file,
+                    "row_number": mapped.records["row_number"].to_numpy()[~new],
+                }
+            )
+            _bulk_insert(connection, carried_records, carried)
+        if len(mapped.quarantine):
+            bad = mapped.quarantine.assign(
+                import_id=outcome.import_id, source_id=source.source_id, file_name=outcome.file
+            )
+            _bulk_insert(connection, quarantine, bad)
+        outcome.read += mapped.rows_read
+        outcome.stored += int(new.sum())
+        outcome.unchanged += int((~new).sum())
+        outcome.quarantined += mapped.rows_quarantined
+    return None if column_max is None else column_max.date()
+
+
+def _supersede(connection: Connection, outcome: FileOutcome, source_id: str, extract: dt.date) -> None:
+    newer = connection.execute(
+        select(imports.c.import_id)
+        .where(
+            _current_filter(source_id),
+            imports.c.extract_date > extract,
+            imports.c.import_id != outcome.import_id,
+        )
+        .order_by(imports.c.extract_date.desc(), imports.c.import_id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if newer is not None:
+        connection.execute(
+            update(imports).where(imports.c.import_id == outcome.import_id).values(superseded_by=newer)
+        )
+        outcome.notes.append(f"「{outcome.file}」は最新の抽出より古いため、履歴として保存しました。")
+        return
+    connection.execute(
+        update(imports)
+        .where(
+            _current_filter(source_id),
+            imports.c.import_id != outcome.import_id,
+            or_(
+                imports.c.extract_date < extract,
+                imports.c.extract_date.is_(None),
+                and_(imports.c.extract_date == extract, imports.c.file_name == outcome.file),
+            ),
+        )
+        .values(superseded_by=outcome.import_id)
+    )
+
+
+def _record_attempt(store: Store, outcome: FileOutcome, sha: str, user_name: str, status: str) -> None:
+    with store.engine.begin() as connection:
+        outcome.import_id = connection.execute(
+            insert(imports).values(
+                source_id=outcome.source,
+                file_name=outcome.file,
+                file_sha256=sha,
+                extract_date=outcome.extract_date,
+                imported_at=dt.datetime.now(),
+                imported_by=user_name,
+                rows_read=outcome.read,
+                rows_unchanged=outcome.unchanged,
+                status=status,
+                message=outcome.reason or None,
+            )
+        ).inserted_primary_key[0]
+
+
+def import_file(
+    store: Store,
+    config: MappingConfig,
+    source: SourceSpec,
+    path: Path,
+    file_name: str,
+    readers: Mapping[str, ReaderSpec],
+    user_name: str,
+    reference_date: dt.date,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> FileOutcome:
+    """Import one file of one source in one transaction.
+
+    Args:
+        store: the opened store.
+        config: parsed mapping tabs.
+        source: the source the file belongs to.
+        path: the file.
+        file_name: its name relative to the import folder ('/'-separated), as recorded.
+        readers: reader per 形式.
+        user_name: who imports (recorded).
+        reference_date: today (or the 基準日 setting) for future-date checks.
+        chunk_rows: rows per chunk (memory bound for large files).
+
+    Returns:
+        Counts, or ``refused=True`` with a Japanese reason naming the file.
+    """
+    outcome = FileOutcome(source=source.source_id, file=file_name)
+    sha = ""
+    try:
+        reader = readers.get(source.format)
+        if reader is None:
+            raise ImportRefused(
+                f"ソース「{source.source_id}」の形式「{source.format}」を読めるリーダーがありません"
+                f"(使える形式: {'・'.join(sorted(readers))})。プラグインフォルダを確認してください。"
+            )
+        outcome.extract_date = _known_extract_date(source, path)
+        try:
+            raw = reader.open(path, source, chunk_rows)
+        except ReadError as error:
+            raise ImportRefused(str(error)) from error
+        sha = raw.sha256
+        outcome.notes += raw.notes
+        with store.engine.connect() as connection:
+            previous_read = _already_imported(connection, source.source_id, sha, file_name)
+        if previous_read is not None:
+            outcome.read = outcome.unchanged = previous_read
+            _record_attempt(store, outcome, sha, user_name, "unchanged")
+            return outcome
+        positions = _header_positions(raw, source, config, file_name)
+        with store.engine.begin() as connection:
+            outcome.import_id = connection.execute(
+                insert(imports).values(
+                    source_id=source.source_id,
+                    file_name=file_name,
+                    file_sha256=sha,
+                    encoding=raw.encoding or None,
+                    extract_date=outcome.extract_date,
+                    imported_at=dt.datetime.now(),
+                    imported_by=user_name,
+                    status="stored",
+                )
+            ).inserted_primary_key[0]
+            column_date = _write_chunks(
+                connection, raw, outcome, source, config, positions, outcome.extract_date, reference_date
+            )
+            if source.extract_date_column:
+                if column_date is None:
+                    raise ImportRefused(
+                        f"ファイル「{file_name}」の列「{source.extract_date_column}」に日付がなく、抽出日が決められません。"
+                    )
+                outcome.extract_date = column_date
+            connection.execute(
+                update(imports)
+                .where(imports.c.import_id == outcome.import_id)
+                .values(
+                    extract_date=outcome.extract_date,
+                    rows_read=outcome.read,
+                    rows_stored=outcome.stored,
+                    rows_quarantined=outcome.quarantined,
+                    rows_unchanged=outcome.unchanged,
+                )
+            )
+            _supersede(connection, outcome, source.source_id, outcome.extract_date)
+    except (ImportRefused, ReadError) as error:
+        logger.info("refused %s: %s", file_name, error)
+        refused = FileOutcome(source.source_id, file_name, refused=True, reason=str(error))
+        refused.extract_date = outcome.extract_date
+        _record_attempt(store, refused, sha or _safe_sha(path), user_name, "refused")
+        return refused
+    return outcome
+
+
+def _safe_sha(path: Path) -> str:
+    from macros_py.ingest.encoding import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
+def import_sources(
+    store: Store,
+    config: MappingConfig,
+    import_folder: Path,
+    readers: Mapping[str, ReaderSpec],
+    user_name: str,
+    reference_date: dt.date,
+    source_ids: Iterable[str] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> tuple[list[FileOutcome], list[str]]:
+    """Import every file of every enabled source (oldest extract first).
+
+    Returns:
+        One outcome per file, and Japanese messages (e.g. sources without files).
+    """
+    wanted = set(source_ids) if source_ids is not None else None
+    outcomes: list[FileOutcome] = []
+    messages: list[str] = []
+    for source in config.sources:
+        if not source.enabled or (wanted is not None and source.source_id not in wanted):
+            continue
+        files = find_source_files(import_folder, source)
+        if not files:
+            messages.append(
+                f"ソース「{source.source_id}」({source.name})のファイルが見つかりません: {source.file_pattern}"
+            )
+            continue
+        for path in files:
+            file_name = path.relative_to(import_folder).as_posix()
+            outcomes.append(
+                import_file(
+                    store, config, source, path, file_name, readers, user_name, reference_date, chunk_rows
+                )
+            )
+    return outcomes, messages

@@ -1,0 +1,152 @@
+"""Reading imported records back: the current extract of each source, and history."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlalchemy import and_, select
+
+from macros_py.store import Store
+from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
+
+__all__ = [
+    "current_imports",
+    "current_quarantine",
+    "current_records",
+    "import_history",
+    "records_of_import",
+    "values_frame",
+]
+
+_CONTENT = [
+    records.c.record_hash,
+    records.c.resident_id,
+    records.c.household_id,
+    records.c.name,
+    records.c.name_kana,
+    records.c.birth_date,
+    records.c.sex,
+    records.c.address,
+    records.c.relationship,
+    records.c.school,
+    records.c.grade,
+    records.c.class_name,
+    records.c.student_number,
+    records.c.values_json,
+]
+
+
+def _is_current(source_id: str | None):
+    condition = and_(imports.c.status == "stored", imports.c.superseded_by.is_(None))
+    if source_id is not None:
+        condition = and_(condition, imports.c.source_id == source_id)
+    return condition
+
+
+def _records_of(condition) -> pd.DataFrame:
+    own = (
+        select(
+            records.c.record_id,
+            records.c.source_id,
+            records.c.import_id,
+            records.c.file_name,
+            records.c.row_number,
+            imports.c.extract_date,
+            *_CONTENT,
+        )
+        .join(imports, imports.c.import_id == records.c.import_id)
+        .where(condition)
+    )
+    carried = (
+        select(
+            records.c.record_id,
+            records.c.source_id,
+            carried_records.c.import_id,
+            carried_records.c.file_name,
+            carried_records.c.row_number,
+            imports.c.extract_date,
+            *_CONTENT,
+        )
+        .join(records, records.c.record_id == carried_records.c.record_id)
+        .join(imports, imports.c.import_id == carried_records.c.import_id)
+        .where(condition)
+    )
+    return own.union_all(carried)
+
+
+def _frame(store: Store, statement) -> pd.DataFrame:
+    with store.engine.connect() as connection:
+        result = connection.execute(statement)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in ("birth_date", "extract_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["grade"] = frame["grade"].astype("Int64")
+    return frame.sort_values(["source_id", "file_name", "row_number"], kind="stable").reset_index(drop=True)
+
+
+def current_records(store: Store, source_id: str | None = None) -> pd.DataFrame:
+    """Records of the latest non-superseded import(s) of each source (or of one source).
+
+    Returns:
+        One row per data row of the current extract: ``record_id, source_id, import_id,
+        file_name, row_number, extract_date, record_hash``, the canonical columns
+        (``birth_date`` as ``datetime64``, ``grade`` as ``Int64``) and ``values_json``.
+        A row unchanged since an earlier extract keeps that extract's ``record_id``;
+        ``import_id``, ``file_name`` and ``row_number`` are always the current file's.
+    """
+    return _frame(store, _records_of(_is_current(source_id)))
+
+
+def records_of_import(store: Store, import_id: int) -> pd.DataFrame:
+    """All records of one import, current or superseded (history)."""
+    return _frame(store, _records_of(imports.c.import_id == import_id))
+
+
+def import_history(store: Store, source_id: str | None = None) -> pd.DataFrame:
+    """Every import attempt (stored, unchanged, refused), newest first, with ``current`` flag."""
+    statement = select(imports).order_by(imports.c.import_id.desc())
+    if source_id is not None:
+        statement = statement.where(imports.c.source_id == source_id)
+    with store.engine.connect() as connection:
+        result = connection.execute(statement)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame["current"] = (frame["status"] == "stored") & frame["superseded_by"].isna()
+    return frame
+
+
+def current_imports(store: Store) -> pd.DataFrame:
+    """The imports whose records are current, one row per file."""
+    history = import_history(store)
+    return history[history["current"]].reset_index(drop=True)
+
+
+def current_quarantine(store: Store, source_id: str | None = None) -> pd.DataFrame:
+    """Quarantined cells of the current imports: source, file, row, column, value, reason."""
+    statement = (
+        select(
+            quarantine.c.source_id,
+            quarantine.c.file_name,
+            quarantine.c.row_number,
+            quarantine.c.column_name,
+            quarantine.c.value,
+            quarantine.c.reason,
+        )
+        .join(imports, imports.c.import_id == quarantine.c.import_id)
+        .where(_is_current(source_id))
+        .order_by(
+            quarantine.c.source_id,
+            quarantine.c.file_name,
+            quarantine.c.row_number,
+            quarantine.c.quarantine_id,
+        )
+    )
+    with store.engine.connect() as connection:
+        result = connection.execute(statement)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def values_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The value fields of ``values_json`` as columns (same index as ``frame``)."""
+    parsed = [json.loads(text) if isinstance(text, str) else {} for text in frame["values_json"]]
+    return pd.DataFrame(parsed, index=frame.index)

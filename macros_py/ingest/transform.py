@@ -1,0 +1,249 @@
+"""Apply a source's column mappings to a chunk of raw text cells, vectorised.
+
+Each mapped target (canonical field or value field) is parsed column-wise; every bad
+cell becomes one quarantine entry (row number, column, value, reason) and its row is
+kept out of the records. Nothing is dropped without an entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from macros_py.ingest.mapping import DEFAULT_FALSE_VALUES, JOINABLE, CodeTable, ColumnMapping
+from macros_py.normalize.dates import parse_dates
+from macros_py.normalize.numbers import parse_integers, parse_numbers
+from macros_py.normalize.text import clean_text, fold_width
+from macros_py.store.tables_ingest import records as records_table
+from macros_py.vocabulary import CANONICAL_FIELDS, SEX_VALUES
+
+__all__ = ["CANONICAL_COLUMNS", "MappedChunk", "Target", "apply_mapping", "plan_targets"]
+
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(field.identifier for field in CANONICAL_FIELDS)
+QUARANTINE_COLUMNS: tuple[str, ...] = ("row_number", "column_name", "value", "reason")
+REASON_REQUIRED = "必須項目が空です"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One canonical or value field of a source and the file columns (by position) feeding it."""
+
+    name: str  # Japanese label, e.g. 生年月日 or 欠席日数
+    identifier: str | None  # canonical identifier, None for a value field
+    value_type: str
+    rule: str
+    required: bool
+    columns: tuple[str, ...]  # file header names, in mapping order
+    positions: tuple[int, ...]
+    true_values: tuple[str, ...] = ()
+
+    @property
+    def column_label(self) -> str:
+        return "・".join(self.columns)
+
+
+@dataclass(frozen=True)
+class MappedChunk:
+    """The outcome of one chunk: valid records and quarantine entries."""
+
+    records: pd.DataFrame  # row_number, canonical identifiers, values_json
+    quarantine: pd.DataFrame  # row_number, column_name, value, reason
+    rows_read: int
+    rows_quarantined: int
+
+
+def plan_targets(mappings: Sequence[ColumnMapping], positions: Mapping[str, int]) -> list[Target]:
+    """Group mappings by target field, keeping only file columns that are present."""
+    by_target: dict[str, list[ColumnMapping]] = {}
+    for mapping in mappings:
+        by_target.setdefault(mapping.target, []).append(mapping)
+    targets = []
+    for name, group in by_target.items():
+        present = [m for m in group if m.source_column in positions]
+        if not present:
+            continue
+        first = group[0]
+        canonical = first.canonical
+        targets.append(
+            Target(
+                name=name,
+                identifier=canonical.identifier if canonical else None,
+                value_type=first.value_type,
+                rule=first.rule,
+                required=any(m.required for m in group),
+                columns=tuple(m.source_column for m in present),
+                positions=tuple(positions[m.source_column] for m in present),
+                true_values=first.true_values,
+            )
+        )
+    return targets
+
+
+def _joined(frame: pd.DataFrame, target: Target) -> tuple[pd.Series, pd.Series]:
+    """(raw text for quarantine, cleaned text) of a target, joining several columns."""
+    raw = frame[target.positions[0]].astype("str")
+    text = clean_text(raw)
+    separator = JOINABLE.get(target.name, " ")
+    for position in target.positions[1:]:
+        more_raw = frame[position].astype("str")
+        more = clean_text(more_raw)
+        text = pd.Series(
+            np.where(text == "", more, np.where(more == "", text, text + separator + more)),
+            index=frame.index,
+            dtype="str",
+        )
+        raw = raw + " | " + more_raw
+    return raw, text
+
+
+def _fold_set(values: Sequence[str]) -> set[str]:
+    return {unicodedata.normalize("NFKC", value).strip().upper() for value in values}
+
+
+def _max_length(identifier: str | None) -> int | None:
+    if identifier is None:
+        return None
+    return getattr(records_table.c[identifier].type, "length", None)
+
+
+def _parse_target(
+    target: Target, text: pd.Series, code_tables: Mapping[str, CodeTable], not_after: dt.date | None
+) -> tuple[pd.Series, pd.Series]:
+    """(parsed values, Japanese reason per cell or "")."""
+    empty = text == ""
+    errors = pd.Series("", index=text.index, dtype="str")
+    kind = target.value_type
+    if kind == "日付":
+        result = parse_dates(text, not_after=not_after if target.identifier == "birth_date" else None)
+        values, errors = result.dates, result.errors
+    elif kind == "数値":
+        result = (parse_integers if target.identifier == "grade" else parse_numbers)(text)
+        values, errors = result.values, result.errors
+    elif kind == "コード":
+        table = code_tables[target.rule].values
+        folded = fold_width(text)
+        values = folded.map(dict(table)).astype("str")
+        unknown = ~empty & values.isna()
+        errors = errors.mask(unknown, f"コード表「{target.rule}」にないコードです")
+        values = values.where(~unknown)
+    elif kind == "フラグ":
+        folded = fold_width(text).str.upper()
+        truthy = folded.isin(_fold_set(target.true_values))
+        falsy = empty | folded.isin(_fold_set(DEFAULT_FALSE_VALUES))
+        values = pd.Series(np.where(truthy, True, False), index=text.index, dtype="bool")
+        errors = errors.mask(
+            ~truthy & ~falsy, f"フラグとして読めません(はいとみなす値: {','.join(target.true_values)})"
+        )
+    else:
+        values = text.where(~empty)
+        if target.identifier == "sex":
+            errors = errors.mask(~empty & ~text.isin(SEX_VALUES), "性別は男・女のどちらかにしてください")
+    limit = _max_length(target.identifier)
+    if limit is not None and kind in {"文字", "コード"}:
+        too_long = values.notna() & (values.astype("str").str.len() > limit)
+        errors = errors.mask(too_long, f"文字数が多すぎます(上限 {limit} 文字)")
+    if target.required:
+        errors = errors.mask(empty, REASON_REQUIRED)
+    return values, errors
+
+
+def _json_string(values: pd.Series) -> pd.Series:
+    text = values.astype("str").str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    controls = text.str.contains(r"[\x00-\x1f]", regex=True)
+    if controls.any():
+        text = text.where(~controls, text[controls].map(_escape_controls))
+    return '"' + text + '"'
+
+
+def _escape_controls(value: str) -> str:
+    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch for ch in value)
+
+
+def _json_fragment(target: Target, values: pd.Series) -> pd.Series:
+    key = _json_string(pd.Series([target.name]))[0] + ": "
+    missing = values.isna()
+    if target.value_type == "日付":
+        encoded = '"' + values.dt.strftime("%Y-%m-%d").astype("str") + '"'
+    elif target.value_type == "数値":
+        integral = values.notna() & (values == values.round()) & (values.abs() < 2**53)
+        as_int = values.where(integral, 0).astype("int64").astype("str")
+        encoded = pd.Series(np.where(integral, as_int, values.astype("str")), index=values.index, dtype="str")
+    elif target.value_type == "フラグ":
+        encoded = pd.Series(np.where(values.astype(bool), "true", "false"), index=values.index, dtype="str")
+    else:
+        encoded = _json_string(values.fillna(""))
+    return key + encoded.where(~missing, "null")
+
+
+def apply_mapping(
+    chunk_frame: pd.DataFrame,
+    row_numbers: np.ndarray,
+    targets: Sequence[Target],
+    code_tables: Mapping[str, CodeTable],
+    not_after: dt.date | None = None,
+) -> MappedChunk:
+    """Parse one chunk into canonical records and quarantine entries.
+
+    Args:
+        chunk_frame: all-text cells by column position.
+        row_numbers: the row number a person sees for each frame row.
+        targets: from :func:`plan_targets`.
+        code_tables: コード表 by ID.
+        not_after: latest valid birth date (the extract date).
+
+    Returns:
+        Records of rows without any bad cell, and one quarantine entry per bad cell.
+    """
+    frame = chunk_frame.reset_index(drop=True)
+    n = len(frame)
+    rows = pd.Series(np.asarray(row_numbers, dtype="int64"))
+    bad = np.zeros(n, dtype=bool)
+    problems: list[pd.DataFrame] = []
+    out: dict[str, pd.Series] = {"row_number": rows}
+    fragments: list[pd.Series] = []
+    for target in targets:
+        raw, text = _joined(frame, target)
+        values, errors = _parse_target(target, text, code_tables, not_after)
+        failing = (errors != "").to_numpy()
+        if failing.any():
+            bad |= failing
+            problems.append(
+                pd.DataFrame(
+                    {
+                        "row_number": rows[failing].to_numpy(),
+                        "column_name": target.column_label,
+                        "value": raw[failing].to_numpy(),
+                        "reason": errors[failing].to_numpy(),
+                    }
+                )
+            )
+        if target.identifier is not None:
+            out[target.identifier] = values
+        else:
+            fragments.append(_json_fragment(target, values))
+    for identifier in CANONICAL_COLUMNS:
+        out.setdefault(identifier, pd.Series([None] * n, dtype="object"))
+    records = pd.DataFrame(out)
+    if fragments:
+        joined = fragments[0]
+        for fragment in fragments[1:]:
+            joined = joined + ", " + fragment
+        records["values_json"] = "{" + joined + "}"
+    else:
+        records["values_json"] = None
+    quarantine = (
+        pd.concat(problems, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
+        if problems
+        else pd.DataFrame({column: pd.Series(dtype="object") for column in QUARANTINE_COLUMNS})
+    )
+    return MappedChunk(
+        records=records.loc[~bad].reset_index(drop=True),
+        quarantine=quarantine,
+        rows_read=n,
+        rows_quarantined=int(bad.sum()),
+    )
