@@ -107,6 +107,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         description="設定タブ(設定・取込設定・項目マッピング・コード表・利用者)の入力内容を検査します。",
     ),
     ActionSpec(
+        id="import",
+        label="取込",
+        roles=("admin", "center_staff"),
+        reads=("settings", "sources", "column_mappings", "code_tables", "exports"),
+        writes=("import_errors", "quality_report", "freshness", "log", "store"),
+        function_path="macros_py.ingest.action:import_action",
+        description="取込フォルダにある各部署のファイルを項目マッピングに従って読み込み、取り込めない行を取込エラータブに出します。",
+    ),
+    ActionSpec(
         id="link",
         label="名寄せ",
         roles=("admin", "center_staff"),
