@@ -6,9 +6,12 @@ names below. Argument names are the contract. Hooks named ``register_*`` return 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from macros_py.ingest.readers import ReaderSpec
 
 PROJECT_NAME = "mimamori"
 
@@ -17,5 +20,5 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_readers() -> list[Any]:
-    """Return ``macros_py.ingest.readers.ReaderSpec`` objects for extra file formats."""
+def register_readers() -> list[ReaderSpec]:
+    """Return ``ReaderSpec(format, label, open)`` objects; ``format`` is a 取込設定 形式 value."""
