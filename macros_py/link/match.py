@@ -32,7 +32,15 @@ from macros_py.link.compare import level_labels
 from macros_py.link.engine import score_candidates
 from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, train
 
-__all__ = ["RESIDENT_MODEL", "MatchOptions", "expected_grade", "match_people", "resident_model_config"]
+__all__ = [
+    "RESIDENT_MODEL",
+    "MatchOptions",
+    "birth_cohort",
+    "expected_grade",
+    "grade_cohort",
+    "match_people",
+    "resident_model_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ RESIDENT_MODEL: dict = {
         },
         {"name": "birth", "column": "birth", "kind": "date", "label": "生年月日"},
         {"name": "sex", "column": "sex", "kind": "exact", "label": "性別"},
+        {"name": "cohort", "column": "cohort", "kind": "exact", "label": "学年(生年度)"},
         {
             "name": "address",
             "column": "address",
@@ -74,6 +83,8 @@ RESIDENT_MODEL: dict = {
         ["kana_given", "birth_year"],
         ["surname", "birth_md"],
         ["household_id"],
+        ["surname", "cohort"],
+        ["given", "cohort"],
     ],
     "u_sample_pairs": 200000,
     "matches_per_record": 0.95,
@@ -97,20 +108,35 @@ class MatchOptions:
     reference_date: pd.Timestamp | None = None
 
 
-def expected_grade(birth: pd.Series, school: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
-    """School grade implied by a ``YYYYMMDD`` birth date (April 2 cut-off).
+def _school_year(reference_date: pd.Timestamp) -> int:
+    return reference_date.year if reference_date.month >= 4 else reference_date.year - 1
 
-    Children born 2 April of year Y to 1 April of Y+1 start elementary grade 1 in April of
-    Y+7. Junior-high schools (学校 containing 中学) count grades 1–3, others 1–6 (a 7–9
-    style grade is accepted for compulsory-education schools by the caller).
-    """
-    numbers = pd.to_numeric(birth, errors="coerce")
+
+def birth_cohort(birth: pd.Series) -> np.ndarray:
+    """School cohort of ``YYYYMMDD`` births: born 2 April Y to 1 April Y+1 → Y (NaN if unknown)."""
+    numbers = pd.to_numeric(birth, errors="coerce").to_numpy(dtype=float)
     year, month_day = numbers // 10000, numbers % 10000
-    cohort = np.where(month_day >= 402, year, year - 1)
-    school_year = reference_date.year if reference_date.month >= 4 else reference_date.year - 1
-    grade = school_year - cohort - 6
-    junior = school.fillna("").astype(str).str.contains("中学").to_numpy()
-    return pd.Series(np.where(junior, grade - 6, grade), index=birth.index)
+    return np.where(month_day >= 402, year, year - 1)
+
+
+def expected_grade(birth: pd.Series, reference_date: pd.Timestamp) -> np.ndarray:
+    """Elementary-style grade (1–9) implied by a ``YYYYMMDD`` birth date (April 2 cut-off).
+
+    Children born 2 April of year Y to 1 April of Y+1 start grade 1 in April of Y+7.
+    A junior-high grade g corresponds to elementary-style grade g + 6.
+    """
+    return _school_year(reference_date) - birth_cohort(birth) - 6
+
+
+def grade_cohort(grade: pd.Series, school: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
+    """Cohort implied by a school grade where the school type is known ("" otherwise)."""
+    number = pd.to_numeric(grade, errors="coerce").to_numpy(dtype=float)
+    text = school.fillna("").astype(str).to_numpy()
+    junior = np.char.find(text.astype(str), "中学") >= 0
+    elementary = np.char.find(text.astype(str), "小学") >= 0
+    style = np.where(junior & (number <= 3), number + 6, np.where(junior | elementary, number, np.nan))
+    cohort = _school_year(reference_date) - 6 - style
+    return pd.Series([str(int(c)) if np.isfinite(c) else "" for c in cohort])
 
 
 def _twin_residents(master: pd.DataFrame) -> np.ndarray:
@@ -230,16 +256,15 @@ def match_people(
     margin_ok = weight[picked] - runner_up >= options.margin_bits
     grade_ok = np.ones(len(picked), dtype=bool)
     if extra is not None and "grade" in extra.columns and options.reference_date is not None:
-        grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy()[rows]
+        grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy(dtype=float)[rows]
+        school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
+        school_text = school.fillna("").astype(str).to_numpy()[rows]
+        elementary = np.char.find(school_text.astype(str), "小学") >= 0
         expected = expected_grade(
-            master["birth"].iloc[right[picked]].reset_index(drop=True),
-            extra["school"].iloc[rows].reset_index(drop=True)
-            if "school" in extra.columns
-            else pd.Series([""] * len(rows)),
-            options.reference_date,
-        ).to_numpy()
+            master["birth"].iloc[right[picked]].reset_index(drop=True), options.reference_date
+        )
         known = ~np.isnan(grade) & ~np.isnan(expected)
-        grade_ok = ~known | (grade == expected) | (grade == expected + 6)
+        grade_ok = ~known | (grade == expected) | ((grade == expected - 6) & ~elementary)
     auto = (probability[picked] >= options.auto_threshold) & birth_ok & given_ok & margin_ok & grade_ok
     review = ~auto & (probability[picked] >= options.review_threshold)
     outcome = np.where(auto, "auto", np.where(review, "review", "none"))

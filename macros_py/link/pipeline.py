@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from macros_py.link.fellegi_sunter import LinkModel
-from macros_py.link.match import MatchOptions, match_people
+from macros_py.link.match import MatchOptions, birth_cohort, grade_cohort, match_people
 from macros_py.link.rules import exact_resident_join
 
 __all__ = ["OUTCOMES", "link_source"]
@@ -24,6 +24,25 @@ __all__ = ["OUTCOMES", "link_source"]
 logger = logging.getLogger(__name__)
 
 OUTCOMES = ("exact", "crosswalk", "auto", "review", "none", "conflict")
+
+
+def _with_cohorts(
+    source: pd.DataFrame, master: pd.DataFrame, extra: pd.DataFrame | None, options: MatchOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add ``cohort``: from the birth date on the master; from the grade on source records
+    without a birth date (so a school list with names only still tells the children apart)."""
+    master = master.copy()
+    cohort = birth_cohort(master["birth"])
+    master["cohort"] = [str(int(c)) if np.isfinite(c) else "" for c in cohort]
+    source = source.copy()
+    source["cohort"] = ""
+    if extra is not None and "grade" in extra.columns and options.reference_date is not None:
+        school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
+        from_grade = grade_cohort(
+            extra["grade"].reset_index(drop=True), school.reset_index(drop=True), options.reference_date
+        )
+        source["cohort"] = np.where(source["birth"].to_numpy() == "", from_grade.to_numpy(), "")
+    return source, master
 
 
 def link_source(
@@ -53,6 +72,7 @@ def link_source(
         -1), ``resident_id``, ``outcome``, ``method``, ``score`` (0–1), ``reason``, ``detail``.
     """
     n = len(source)
+    source, master = _with_cohorts(source, master, extra, options)
     links = pd.DataFrame(
         {"master": -1, "outcome": "none", "method": "", "score": 0.0, "reason": "", "detail": ""},
         index=pd.RangeIndex(n),
