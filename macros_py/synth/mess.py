@@ -31,6 +31,19 @@ _PRIVATE_USE = {
 _TO_STANDARD = str.maketrans(VARIANT_TO_STANDARD)
 _TO_GETA = str.maketrans({variant: "〓" for variant in VARIANT_TO_STANDARD})
 _TO_PRIVATE = str.maketrans(_PRIVATE_USE)
+
+
+def _encodable_in_cp932(character: str) -> bool:
+    try:
+        character.encode("cp932")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_OUTSIDE_CP932_TO_PRIVATE = str.maketrans(
+    {variant: code for variant, code in _PRIVATE_USE.items() if not _encodable_in_cp932(variant)}
+)
 _VARIANT_CHARACTERS = "".join(VARIANT_TO_STANDARD)
 
 HYPHENS: tuple[str, ...] = ("-", "‐", "−", "ー", "ｰ", "－")
@@ -68,6 +81,11 @@ def pick(rng: np.random.Generator, count: int, rate: float) -> np.ndarray:
 def to_private_use(values: pd.Series) -> pd.Series:
     """Map variant kanji to the private use area, as a vendor 外字 table would."""
     return values.str.translate(_TO_PRIVATE)
+
+
+def outside_cp932_to_private_use(values: pd.Series) -> pd.Series:
+    """Map only the variant kanji CP932 cannot hold (𠮷) to the vendor's private-use code."""
+    return values.str.translate(_OUTSIDE_CP932_TO_PRIVATE)
 
 
 def to_geta(values: pd.Series) -> pd.Series:

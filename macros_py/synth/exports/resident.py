@@ -13,9 +13,9 @@ from macros_py.synth.mess import (
     blank_out,
     mess_dates,
     mess_kana,
+    outside_cp932_to_private_use,
     render_addresses,
     render_names,
-    to_private_use,
 )
 from macros_py.synth.world import World
 
@@ -105,7 +105,9 @@ def write_jumin(world: World, writer: ExportWriter) -> None:
             "宛名番号": view["resident_id"],
             "世帯番号": view["household_id"],
             # The registry holds the true form; 𠮷 is outside CP932, so the vendor's 外字 code is written.
-            "氏名": to_private_use(view["surname_registry"] + "\u3000" + view["given_name_registry"]),
+            "氏名": outside_cp932_to_private_use(
+                view["surname_registry"] + "\u3000" + view["given_name_registry"]
+            ),
             "氏名カナ": view["kana"],
             "生年月日": format_dates(view["birth_date"], "compact"),
             "性別": sex_codes(view["sex"], "数字"),
