@@ -41,10 +41,12 @@ def run_demo(profile: str = "town", seed: int = 1, out_dir: Path = Path("demo"))
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print(f"[1] 架空の自治体データを作成しています(profile={profile}, seed={seed}) ...", flush=True)
-    summary = generate_municipality(profile, seed=seed, out_dir=out_dir)
+    generate_municipality(profile, seed=seed, out_dir=out_dir)
     meta = json.loads((out_dir / "truth" / "meta.json").read_text(encoding="utf-8"))
+    counts = meta.get("counts", {})
     print(
-        f"    住民 {summary.get('residents', '?')} 人 / 出力ファイル {summary.get('files', '?')} 件 "
+        f"    住民 {counts.get('residents', '?')} 人(0〜19歳 {counts.get('residents_aged_0_19', '?')} 人)/ "
+        f"出力ファイル {counts.get('export_files', '?')} 件 {counts.get('export_rows', '?')} 行 "
         f"({time.perf_counter() - started:.1f} 秒)"
     )
 
