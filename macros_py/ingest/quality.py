@@ -65,16 +65,16 @@ def _completeness(frame: pd.DataFrame, config: MappingConfig, source: SourceSpec
     return round(float(np.mean(shares)), 3) if shares else None
 
 
-def _ids(frame: pd.DataFrame, column: str) -> set[str]:
-    return set(frame[column].dropna().astype("str"))
+def _ids(frame: pd.DataFrame, column: str) -> pd.Index:
+    return pd.Index(frame[column].dropna().astype("str").to_numpy(dtype=object)).unique()
 
 
 def _source_row(
     source: SourceSpec,
     frame: pd.DataFrame,
     imports_of_source: pd.DataFrame,
-    resident_ids: set[str],
-    household_ids: set[str],
+    resident_ids: pd.Index,
+    household_ids: pd.Index,
     resident_source_id: str,
     reference_date: dt.date,
 ) -> dict:
@@ -99,14 +99,14 @@ def _source_row(
     if timeliness is not None and timeliness < 1.0:
         notes.append(f"抽出日が {age} 日前です(更新頻度: {source.update_rhythm})")
     consistency = None
-    if source.source_id != resident_source_id and resident_ids and len(frame):
+    if source.source_id != resident_source_id and len(resident_ids) and len(frame):
         for column, known, label in (
             ("resident_id", resident_ids, "宛名番号"),
             ("household_id", household_ids, "世帯番号"),
         ):
             values = frame[column].dropna().astype("str")
             if len(values):
-                unknown = int((~values.isin(known)).sum())
+                unknown = int((known.get_indexer(values.to_numpy(dtype=object)) < 0).sum())
                 consistency = round(1.0 - unknown / len(values), 3)
                 if unknown:
                     notes.append(f"住民記録にない{label} {unknown} 件")

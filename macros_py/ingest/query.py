@@ -78,7 +78,7 @@ def _records_of(condition) -> pd.DataFrame:
 def _frame(store: Store, statement) -> pd.DataFrame:
     with store.engine.connect() as connection:
         result = connection.execute(statement)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        frame = pd.DataFrame(list(map(tuple, result.fetchall())), columns=list(result.keys()))
     for column in ("birth_date", "extract_date"):
         frame[column] = pd.to_datetime(frame[column])
     frame["grade"] = frame["grade"].astype("Int64")

@@ -129,7 +129,7 @@ def _csv_chunks(
                 yield RawChunk(frame, starts)
     except pd.errors.ParserError as error:
         line = re.search(r"line (\d+)", str(error))
-        where = f"{header_row + int(line.group(1))}行目付近" if line else "途中"
+        where = f"{int(line.group(1))}行目付近" if line else "途中"
         raise ReadError(
             f"ファイル「{path.name}」の{where}で列の数が見出しより多い行があります(区切りの「,」や引用符を確認してください)。"
         ) from error

@@ -41,6 +41,7 @@ class Target:
     columns: tuple[str, ...]  # file header names, in mapping order
     positions: tuple[int, ...]
     true_values: tuple[str, ...] = ()
+    strict_flags: bool = True  # default true values: anything unknown is an error
 
     @property
     def column_label(self) -> str:
@@ -79,6 +80,7 @@ def plan_targets(mappings: Sequence[ColumnMapping], positions: Mapping[str, int]
                 columns=tuple(m.source_column for m in present),
                 positions=tuple(positions[m.source_column] for m in present),
                 true_values=first.true_values,
+                strict_flags=not first.rule.strip(),
             )
         )
     return targets
@@ -134,7 +136,9 @@ def _parse_target(
     elif kind == "フラグ":
         folded = fold_width(text).str.upper()
         truthy = folded.isin(_fold_set(target.true_values))
-        falsy = empty | folded.isin(_fold_set(DEFAULT_FALSE_VALUES))
+        # With the default true values, a value that is neither true nor a known false
+        # word is an error; with true values written in 変換規則, everything else is false.
+        falsy = empty | folded.isin(_fold_set(DEFAULT_FALSE_VALUES)) | (not target.strict_flags)
         values = pd.Series(np.where(truthy, True, False), index=text.index, dtype="bool")
         errors = errors.mask(
             ~truthy & ~falsy, f"フラグとして読めません(はいとみなす値: {','.join(target.true_values)})"

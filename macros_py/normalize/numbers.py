@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from macros_py.normalize.text import unicode_normalize
+
 __all__ = ["NumberParseResult", "parse_integers", "parse_numbers"]
 
 REASON_NOT_A_NUMBER = "数値として読み取れません"
@@ -34,7 +36,7 @@ class NumberParseResult:
 
 
 def _fold(values: pd.Series) -> pd.Series:
-    text = values.astype("str").fillna("").str.normalize("NFKC").str.strip()
+    text = unicode_normalize(values.astype("str").fillna(""), "NFKC").str.strip()
     text = text.str.replace(r"[\s,]", "", regex=True)
     text = text.str.replace(f"^[{_MINUS_SIGNS}△▲]", "-", regex=True)
     return text
