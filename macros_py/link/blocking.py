@@ -18,25 +18,26 @@ __all__ = ["block_pairs", "blocking_recall"]
 logger = logging.getLogger(__name__)
 
 
+def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame[column].to_numpy(dtype=object)
+    return np.where(pd.isna(values), "", values)
+
+
 def _key_codes(
     left: pd.DataFrame, right: pd.DataFrame, rule: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a rule's key on both sides; -1 where any part is empty."""
-    parts_left = [left[c].fillna("").astype(str) for c in rule]
-    parts_right = [right[c].fillna("").astype(str) for c in rule]
-    key_left = parts_left[0] if len(rule) == 1 else pd.Series(list(zip(*parts_left, strict=True)))
-    key_right = parts_right[0] if len(rule) == 1 else pd.Series(list(zip(*parts_right, strict=True)))
-    codes, _ = pd.factorize(pd.concat([key_left, key_right], ignore_index=True))
-    empty_left = np.zeros(len(left), dtype=bool)
-    empty_right = np.zeros(len(right), dtype=bool)
-    for part_left, part_right in zip(parts_left, parts_right, strict=True):
-        empty_left |= (part_left == "").to_numpy()
-        empty_right |= (part_right == "").to_numpy()
-    code_left = codes[: len(left)].copy()
-    code_right = codes[len(left) :].copy()
-    code_left[empty_left] = -1
-    code_right[empty_right] = -1
-    return code_left, code_right
+    n_left = len(left)
+    combined = np.zeros(n_left + len(right), dtype=np.int64)
+    empty = np.zeros(n_left + len(right), dtype=bool)
+    for column in rule:
+        values = np.concatenate([_column(left, column), _column(right, column)])
+        codes, uniques = pd.factorize(values)
+        empty |= values == ""
+        # Mixed-radix code of the parts, re-factorised so it never overflows.
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)
+    combined[empty] = -1
+    return combined[:n_left], combined[n_left:]
 
 
 def block_pairs(

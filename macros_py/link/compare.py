@@ -125,10 +125,29 @@ def _fill_wildcards(left: list[str], right: list[str]) -> tuple[list[str], list[
     return out_left, out_right
 
 
+def _with_wildcards_filled(
+    a: np.ndarray, b: np.ndarray, uniques: np.ndarray, code_a: np.ndarray, code_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fill_wildcards` on the few pairs where either side holds a wildcard."""
+    has_wildcard = np.array([WILDCARD in value for value in uniques], dtype=bool)
+    rows = np.flatnonzero(has_wildcard[code_a] | has_wildcard[code_b])
+    if len(rows) == 0:
+        return a, b
+    a, b = a.copy(), b.copy()
+    filled_a, filled_b = _fill_wildcards(list(a[rows]), list(b[rows]))
+    a[rows], b[rows] = filled_a, filled_b
+    return a, b
+
+
+def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame[column].to_numpy(dtype=object)
+    return np.where(pd.isna(values), "", values)
+
+
 def _codes(left: pd.DataFrame, right: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shared integer codes of a column on both frames; code -1 means missing ("")."""
-    values_left = left[column].fillna("").astype(str).to_numpy(dtype=object)
-    values_right = right[column].fillna("").astype(str).to_numpy(dtype=object)
+    values_left = _values(left, column)
+    values_right = _values(right, column)
     codes, uniques = pd.factorize(np.concatenate([values_left, values_right]))
     uniques = np.asarray(uniques, dtype=object)
     empty = np.flatnonzero(uniques == "")
@@ -150,10 +169,11 @@ def _string_levels(
         n = len(uniques) + 1
         pair_codes = (code_left.astype(np.int64) + 1) * n + (code_right + 1)
         distinct, inverse = np.unique(pair_codes[~missing], return_inverse=True)
-        a = list(uniques[distinct // n - 1])
-        b = list(uniques[distinct % n - 1])
+        a = uniques[distinct // n - 1]
+        b = uniques[distinct % n - 1]
         if spec.wildcard:
-            a, b = _fill_wildcards(a, b)
+            a, b = _with_wildcards_filled(a, b, uniques, distinct // n - 1, distinct % n - 1)
+        a, b = list(a), list(b)
         similarity = np.zeros(len(code_left))
         similarity[~missing] = np.asarray(process.cpdist(a, b, scorer=_SCORERS[spec.scorer], workers=-1))[
             inverse
@@ -219,7 +239,9 @@ def _name_levels(
 
 
 def _date_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return pd.to_numeric(frame[column], errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+    codes, uniques = pd.factorize(_values(frame, column))
+    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").fillna(-1).astype(np.int64)
+    return numbers.to_numpy()[codes] if len(codes) else np.empty(0, np.int64)
 
 
 def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:

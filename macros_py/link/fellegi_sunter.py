@@ -192,8 +192,10 @@ class LinkModel:
         for spec in self.config.comparisons:
             if spec.tf_adjust and spec.name in self.term_frequencies:
                 table = self.term_frequencies[spec.name]
-                values = right[spec.column].fillna("").astype(str).to_numpy(object)[right_index]
-                out[spec.name] = pd.Series(values).map(table).fillna(0.0).to_numpy(float)
+                values = right[spec.column].to_numpy(dtype=object)
+                codes, uniques = pd.factorize(np.where(pd.isna(values), "", values))
+                frequency = np.array([table.get(str(value), 0.0) for value in uniques], dtype=float)
+                out[spec.name] = frequency[codes[right_index]] if len(codes) else np.zeros(len(right_index))
         return out
 
     def score(
