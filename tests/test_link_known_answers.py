@@ -9,7 +9,6 @@ import pytest
 from macros_py.link.csv_files import link_csv_files
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import link_source
-from macros_py.link.prepare import prepare_people
 
 SURNAMES = [
     ("佐藤", "サトウ"),
@@ -155,7 +154,7 @@ def linked(master):
     )
     cases["resident_id"] = ""
     source = pd.concat([cases, _copies(master, 600).drop(columns="truth")], ignore_index=True)
-    links, model = link_source(prepare_people(source), prepare_people(master), MatchOptions())
+    links, model = link_source(source, master, MatchOptions())
     return links, model
 
 
@@ -186,7 +185,7 @@ def test_twin_in_master_is_never_merged(master):
         columns=["name", "name_kana", "birth_date", "sex", "address"],
     )
     source = pd.concat([source, _copies(master, 400).drop(columns="truth")], ignore_index=True)
-    links, _ = link_source(prepare_people(source), prepare_people(master), MatchOptions())
+    links, _ = link_source(source, master, MatchOptions())
     assert links.iloc[0]["resident_id"] == master.loc[3, "resident_id"]
 
 

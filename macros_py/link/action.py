@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import datetime
@@ -12,10 +11,10 @@ import pandas as pd
 from sqlalchemy import and_, insert, select
 
 from macros_py.actions import ActionContext, ActionResult
-from macros_py.link.crosswalk import load_crosswalk, record_keys, save_decisions
+from macros_py.link.crosswalk import load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
-from macros_py.link.pipeline import OUTCOMES, link_source
-from macros_py.link.prepare import prepare_people
+from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
+from macros_py.link.prepare import text_values
 from macros_py.link.query import latest_run_id
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
@@ -40,7 +39,9 @@ _RECORD_COLUMNS = [
     "relationship",
     "school",
     "grade",
+    "class_name",
     "student_number",
+    "values_json",
 ]
 
 
@@ -73,21 +74,62 @@ def _log_row(user: str, kind: str, text: str) -> dict:
     }
 
 
+def _roster_numbers(frame: pd.DataFrame) -> pd.Series:
+    """出席番号 from the value fields (``values_json``) of records that have a class."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    if "values_json" not in frame.columns or "class_name" not in frame.columns:
+        return out
+    has_class = frame["class_name"].notna().to_numpy()
+    values = frame.loc[has_class, "values_json"].astype(object).fillna("").astype(str)
+    extracted = values.str.extract(r'"出席番号":\s*"?(\d+)', expand=False)
+    out[has_class] = extracted.fillna("").to_numpy(dtype=object)
+    return out
+
+
+def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> list[dict]:
+    """Rows of the links table, built column-wise."""
+    detail = links["detail"].to_numpy(dtype=object)
+    detail_json = (
+        '{"理由": "'
+        + links["reason"].to_numpy(dtype=object)
+        + '", "項目": '
+        + np.where(detail == "", "{}", detail)
+        + "}"
+    )
+    resident = links["resident_id"].to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "record_id": records["record_id"].to_numpy(np.int64),
+            "source_id": records["source_id"].to_numpy(dtype=object),
+            "resident_id": np.where(resident == "", None, resident),
+            "outcome": links["outcome"].to_numpy(dtype=object),
+            "method": links["method"].to_numpy(dtype=object),
+            "score": links["score"].to_numpy(float),
+            "detail_json": detail_json,
+        }
+    ).astype(object)
+    return frame.to_dict("records")
+
+
 def link_action(context: ActionContext) -> ActionResult:
     """Link every current imported source to the resident master and write the links table.
 
     Staff decisions on the 名寄せ確認 tab are first saved to the crosswalk, so they are
-    used in this very run. Returns the new 名寄せ確認 rows and a log.
+    used in this very run. The master is prepared once, the model trained once for all
+    sources (and saved in ``link_models``). Returns the new 名寄せ確認 rows and a log.
     """
     started = time.perf_counter()
     settings = context.settings
     store = context.store
     user = context.user_name
     saved = save_decisions(store, harvest_review(context.tables.get(LINK_REVIEW.key)), user)
+    stages: dict[str, float] = {}
     all_records = current_source_records(store)
+    stages["load"] = time.perf_counter() - started
     resident_source = settings.resident_source_id
-    master_raw = all_records[all_records["source_id"] == resident_source].reset_index(drop=True)
-    log_rows = []
+    is_master = (all_records["source_id"] == resident_source).to_numpy()
+    master_raw = all_records[is_master].reset_index(drop=True)
     if master_raw.empty:
         message = (
             f"住民記録(ソースID「{resident_source}」)が取り込まれていません。先に取込を実行してください。"
@@ -99,81 +141,62 @@ def link_action(context: ActionContext) -> ActionResult:
             tables={"log": pd.DataFrame([_log_row(user, "エラー", message)])},
             messages=[message],
         )
-    master = prepare_people(master_raw)
+    step = time.perf_counter()
+    master = prepare_master(master_raw)
+    stages["prepare_master"] = time.perf_counter() - step
     options = MatchOptions(
         auto_threshold=settings.link_auto_threshold,
         review_threshold=settings.link_review_threshold,
         reference_date=context.reference_date(),
     )
+    raw = (
+        all_records[~is_master].sort_values(["source_id", "record_id"], kind="stable").reset_index(drop=True)
+    )
+    raw["roster_number"] = _roster_numbers(raw)
+    decisions = load_decisions(store)
+    run = link_records(raw, master, options, decisions)
+    stages.update(run.stats["seconds"])
+    result = run.links
+
+    step = time.perf_counter()
     run_id = (latest_run_id(store) or 0) + 1
-    summary: dict[str, dict] = {}
-    review_tables = []
-    link_rows: list[dict] = []
-    for source_id, raw in all_records[all_records["source_id"] != resident_source].groupby(
-        "source_id", sort=True
-    ):
-        raw = raw.reset_index(drop=True)
-        prepared = prepare_people(raw)
-        keys = record_keys(raw, prepared)
-        same, different = load_crosswalk(store, source_id)
-        result, model = link_source(
-            prepared,
-            master,
-            options,
-            keys=keys,
-            same=same,
-            different=different,
-            extra=raw[["school", "grade"]],
-        )
-        counts = result["outcome"].value_counts()
-        summary[source_id] = {"records": len(raw), **{o: int(counts.get(o, 0)) for o in OUTCOMES}}
-        review_tables.append(
-            review_rows(
-                source_id, raw, keys, result, master_raw, start=1 + sum(len(t) for t in review_tables)
-            )
-        )
-        for record_id, row in zip(raw["record_id"].to_numpy(), result.itertuples(index=False), strict=True):
-            link_rows.append(
-                {
-                    "run_id": run_id,
-                    "record_id": int(record_id),
-                    "source_id": source_id,
-                    "resident_id": row.resident_id or None,
-                    "outcome": row.outcome,
-                    "method": row.method,
-                    "score": float(row.score),
-                    "detail_json": json.dumps(
-                        {"理由": row.reason, "項目": json.loads(row.detail) if row.detail else {}},
-                        ensure_ascii=False,
-                    ),
-                }
-            )
-        _remember_auto_links(store, source_id, raw, keys, result, same)
-        if model is not None:
-            with store.engine.begin() as connection:
-                connection.execute(
-                    insert(link_models).values(
-                        created_at=datetime.now(), source_id=source_id, parameters_json=model.to_json()
-                    )
+    rows = _links_rows(run_id, raw, result)
+    if rows:
+        with store.engine.begin() as connection:
+            connection.execute(insert(links), rows)
+    keys = pd.Series(run.keys, dtype=object)
+    _remember_auto_links(store, raw, keys, result, decisions)
+    if run.model is not None:
+        with store.engine.begin() as connection:
+            connection.execute(
+                insert(link_models).values(
+                    created_at=datetime.now(), source_id=None, parameters_json=run.model.to_json()
                 )
+            )
+    review = review_rows(raw, keys, result, master_raw)
+    stages["write"] = time.perf_counter() - step
+
+    summary: dict[str, dict] = {}
+    log_rows = []
+    counts = pd.crosstab(raw["source_id"], result["outcome"]) if len(raw) else pd.DataFrame()
+    for source_id in sorted(pd.unique(raw["source_id"])):
+        row = counts.loc[source_id] if source_id in counts.index else {}
+        summary[source_id] = {
+            "records": int((raw["source_id"] == source_id).sum()),
+            **{o: int(row.get(o, 0)) for o in OUTCOMES},
+            "pairs": int(run.stats["pairs"].get(source_id, 0)),
+        }
         log_rows.append(
             _log_row(
                 user, "情報", f"{source_id}: " + "、".join(f"{k} {v}" for k, v in summary[source_id].items())
             )
         )
-    if link_rows:
-        with store.engine.begin() as connection:
-            connection.execute(insert(links), link_rows)
-    review = (
-        pd.concat(review_tables, ignore_index=True)
-        if review_tables
-        else pd.DataFrame(columns=LINK_REVIEW.headers)
-    )
     seconds = time.perf_counter() - started
     totals = {o: sum(s[o] for s in summary.values()) for o in OUTCOMES}
     counts_text = (
-        f"{len(summary)}ソース {sum(s['records'] for s in summary.values())}件: 宛名番号 {totals['exact']}、対応表 {totals['crosswalk']}、"
-        f"自動 {totals['auto']}、要確認 {totals['review'] + totals['conflict']}、不一致 {totals['none']}"
+        f"{len(summary)}ソース {sum(s['records'] for s in summary.values())}件: 宛名番号 {totals['exact']}、"
+        f"対応表 {totals['crosswalk']}、名簿 {totals['roster']}、自動 {totals['auto']}、"
+        f"要確認 {totals['review'] + totals['conflict']}、不一致 {totals['none']}"
     )
     if saved:
         log_rows.insert(0, _log_row(user, "情報", f"名寄せ確認の判定 {saved} 件を対応表に記録しました。"))
@@ -186,6 +209,8 @@ def link_action(context: ActionContext) -> ActionResult:
             "sources": summary,
             "decisions_saved": saved,
             "seconds": round(seconds, 2),
+            "stages": {k: round(v, 2) for k, v in stages.items()},
+            "roster_anchor": run.stats["anchor"],
         },
         tables={LINK_REVIEW.key: review, LOG.key: pd.DataFrame(log_rows, columns=LOG.headers)},
         messages=[counts_text],
@@ -194,29 +219,23 @@ def link_action(context: ActionContext) -> ActionResult:
 
 
 def _remember_auto_links(
-    store: Store,
-    source_id: str,
-    raw: pd.DataFrame,
-    keys: pd.Series,
-    result: pd.DataFrame,
-    same: dict[str, str],
+    store: Store, raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, decisions: pd.DataFrame
 ) -> None:
     """Keep automatic links of records with a student number as confirmed crosswalk rows."""
-    if "student_number" not in raw.columns:
-        return
-    has_number = raw["student_number"].fillna("").astype(str).str.strip() != ""
-    chosen = (result["outcome"] == "auto").to_numpy() & has_number.to_numpy()
-    fresh = [k not in same for k in keys.to_numpy()]
-    chosen &= np.array(fresh, dtype=bool)
+    has_number = text_values(raw, "student_number") != ""
+    chosen = (result["outcome"] == "auto").to_numpy() & has_number
     if not chosen.any():
         return
-    decisions = pd.DataFrame(
+    fresh = pd.DataFrame(
         {
-            "source_id": source_id,
-            "source_key": keys.to_numpy()[chosen],
-            "resident_id": result["resident_id"].to_numpy()[chosen],
+            "source_id": raw["source_id"].to_numpy(dtype=object)[chosen],
+            "source_key": keys.to_numpy(dtype=object)[chosen],
+            "resident_id": result["resident_id"].to_numpy(dtype=object)[chosen],
             "decision": "同一",
             "note": "自動照合で確定",
         }
     )
-    save_decisions(store, decisions, "自動照合")
+    known = decisions[decisions["decision"] == "同一"][["source_id", "source_key"]].drop_duplicates()
+    fresh = fresh.merge(known, on=["source_id", "source_key"], how="left", indicator=True)
+    fresh = fresh[fresh["_merge"] == "left_only"].drop(columns="_merge")
+    save_decisions(store, fresh, "自動照合")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
 
-from macros_py.link.prepare import prepare_people
+from macros_py.link.prepare import prepare_people, text_values
 from macros_py.store import Store
 from macros_py.store.tables_link import crosswalk
 
-__all__ = ["load_crosswalk", "record_keys", "save_decisions"]
+__all__ = ["DIFFERENT", "SAME", "load_crosswalk", "load_decisions", "record_keys", "save_decisions"]
 
 SAME, DIFFERENT = "同一", "別人"
 
@@ -25,17 +26,27 @@ SAME, DIFFERENT = "同一", "別人"
 def record_keys(records: pd.DataFrame, prepared: pd.DataFrame | None = None) -> pd.Series:
     """Stable key per record: school + student number, else folded name + birth date."""
     prepared = prepare_people(records) if prepared is None else prepared
-    fallback = (prepared["surname"] + prepared["given"] + "|" + prepared["birth"]).to_numpy()
-    if "student_number" in records.columns:
-        number = (
-            records["student_number"].astype(object).where(records["student_number"].notna(), "").astype(str)
-        )
-        school = records.get("school", pd.Series([""] * len(records), index=records.index))
-        school = school.astype(object).where(school.notna(), "").astype(str)
-        with_number = (number.str.strip() != "").to_numpy()
-        keyed = (school.str.strip() + "|" + number.str.strip()).to_numpy()
-        return pd.Series([k if w else f for k, w, f in zip(keyed, with_number, fallback, strict=True)])
-    return pd.Series(fallback)
+    fallback = (
+        prepared["surname"].to_numpy(dtype=object)
+        + prepared["given"].to_numpy(dtype=object)
+        + "|"
+        + prepared["birth"].to_numpy(dtype=object)
+    )
+    number = text_values(records, "student_number")
+    keyed = text_values(records, "school") + "|" + number
+    return pd.Series(np.where(number != "", keyed, fallback) if len(records) else fallback, dtype=object)
+
+
+def load_decisions(store: Store) -> pd.DataFrame:
+    """Every crosswalk decision, oldest first: ``source_id, source_key, resident_id, decision``."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                crosswalk.c.source_id, crosswalk.c.source_key, crosswalk.c.resident_id, crosswalk.c.decision
+            ).order_by(crosswalk.c.decided_at, crosswalk.c.crosswalk_id)
+        ).all()
+    frame = pd.DataFrame(rows, columns=["source_id", "source_key", "resident_id", "decision"], dtype=object)
+    return frame.fillna("")
 
 
 def load_crosswalk(store: Store, source_id: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
@@ -66,18 +77,10 @@ def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int
     if decisions.empty:
         return 0
     now = datetime.now()
-    rows = [
-        {
-            "source_id": row.source_id,
-            "source_key": row.source_key,
-            "resident_id": row.resident_id,
-            "decision": row.decision,
-            "decided_by": user_name,
-            "decided_at": now,
-            "note": row.note or None,
-        }
-        for row in decisions.itertuples(index=False)
-    ]
+    frame = decisions[["source_id", "source_key", "resident_id", "decision", "note"]].astype(object)
+    frame = frame.assign(decided_by=user_name, decided_at=now)
+    frame["note"] = frame["note"].where(frame["note"].notna() & (frame["note"] != ""), None)
+    rows = frame.to_dict("records")
     with store.engine.begin() as connection:
         connection.execute(insert(crosswalk), rows)
     return len(rows)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import link_source
-from macros_py.link.prepare import prepare_people
 from macros_py.vocabulary import FIELD_BY_LABEL
 
 __all__ = ["JUDGEMENT", "link_csv_files", "read_people_csv"]
@@ -74,7 +73,7 @@ def link_csv_files(
     if "レコードID" not in source_frame.columns:
         raise ValueError(f"{source}: 「レコードID」列がありません。")
     options = MatchOptions(auto_threshold=auto_threshold, review_threshold=review_threshold)
-    links, _ = link_source(prepare_people(source_frame), prepare_people(master_frame), options)
+    links, _ = link_source(source_frame, master_frame, options)
     output = pd.DataFrame(
         {
             "レコードID": source_frame["レコードID"].to_numpy(),

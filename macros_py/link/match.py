@@ -19,7 +19,6 @@ Decisions on top of the probability (see ``docs/matching-rules.md``):
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -36,10 +35,12 @@ __all__ = [
     "RESIDENT_MODEL",
     "MatchOptions",
     "birth_cohort",
+    "cohort_text",
     "expected_grade",
     "grade_cohort",
     "match_people",
     "resident_model_config",
+    "twin_residents",
 ]
 
 logger = logging.getLogger(__name__)
@@ -131,17 +132,32 @@ def expected_grade(birth: pd.Series, reference_date: pd.Timestamp) -> np.ndarray
 def grade_cohort(grade: pd.Series, school: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
     """Cohort implied by a school grade where the school type is known ("" otherwise)."""
     number = pd.to_numeric(grade, errors="coerce").to_numpy(dtype=float)
-    text = school.fillna("").astype(str).to_numpy()
-    junior = np.char.find(text.astype(str), "中学") >= 0
-    elementary = np.char.find(text.astype(str), "小学") >= 0
+    codes, uniques = pd.factorize(school.to_numpy(dtype=object))
+    names = [str(v) for v in uniques] + [""]
+    junior = np.array(["中学" in v for v in names], dtype=bool)[codes]
+    elementary = np.array(["小学" in v for v in names], dtype=bool)[codes]
     style = np.where(junior & (number <= 3), number + 6, np.where(junior | elementary, number, np.nan))
     cohort = _school_year(reference_date) - 6 - style
-    return pd.Series([str(int(c)) if np.isfinite(c) else "" for c in cohort])
+    return pd.Series(cohort_text(cohort), dtype=object)
 
 
-def _twin_residents(master: pd.DataFrame) -> np.ndarray:
+def cohort_text(cohort: np.ndarray) -> np.ndarray:
+    """Cohort years as text ("" for NaN), converted once per distinct value."""
+    codes, uniques = pd.factorize(cohort, use_na_sentinel=True)
+    names = np.array([str(int(c)) for c in uniques] + [""], dtype=object)
+    return names[codes]
+
+
+def twin_residents(master: pd.DataFrame) -> np.ndarray:
     """Residents sharing birth date and address (or household) with someone of another given name."""
-    frame = master[["birth", "address", "household_id", "given", "kana_given"]].copy()
+    if "twin" in master.columns:
+        return master["twin"].to_numpy(dtype=bool)
+    frame = pd.DataFrame(
+        {
+            c: master[c].to_numpy(dtype=object)
+            for c in ("birth", "address", "household_id", "given", "kana_given")
+        }
+    )
     frame["place"] = np.where(frame["household_id"] != "", frame["household_id"], frame["address"])
     frame["name"] = frame["given"] + "|" + frame["kana_given"]
     valid = (frame["birth"] != "") & (frame["place"] != "")
@@ -151,10 +167,31 @@ def _twin_residents(master: pd.DataFrame) -> np.ndarray:
     return twins
 
 
-def _duplicate_groups(source: pd.DataFrame) -> np.ndarray:
-    """Group id per source row; identical prepared rows (duplicates of one person) share it."""
-    columns = ["surname", "given", "kana_full", "birth", "sex", "address"]
-    return source[columns].astype(str).agg("|".join, axis=1).factorize()[0]
+def _duplicate_groups(source: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
+    """Group id per source row; identical prepared rows of one source (duplicates of one person) share it."""
+    columns = {
+        c: source[c].to_numpy(dtype=object)
+        for c in ("surname", "given", "kana_full", "birth", "sex", "address")
+    }
+    columns["group"] = groups
+    return pd.DataFrame(columns).groupby(list(columns), sort=False).ngroup().to_numpy()
+
+
+def _logit2(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return float(np.log2(p / (1 - p)))
+
+
+def _details(config, gammas: np.ndarray) -> np.ndarray:
+    """Per-field agreement of each pair as JSON text (built column by column, no per-pair loop)."""
+    out = np.full(len(gammas), "{", dtype=object)
+    for k, spec in enumerate(config.comparisons):
+        labels = np.array(["欠損", *level_labels(spec)], dtype=object)
+        prefix = ", " if k else ""
+        out = (
+            out + f'{prefix}"{spec.label or spec.name}": "' + labels[gammas[:, k].astype(np.int64) + 1] + '"'
+        )
+    return out + "}"
 
 
 def match_people(
@@ -163,7 +200,10 @@ def match_people(
     options: MatchOptions,
     model: LinkModel | None = None,
     extra: pd.DataFrame | None = None,
-    forbidden: set[tuple[int, int]] | None = None,
+    forbidden: tuple[np.ndarray, np.ndarray] | set[tuple[int, int]] | None = None,
+    groups: np.ndarray | None = None,
+    stats: dict | None = None,
+    taken: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, LinkModel]:
     """Match prepared source records to prepared master records.
 
@@ -173,7 +213,14 @@ def match_people(
         options: thresholds and rules.
         model: a trained model to re-use; trained without labels when ``None``.
         extra: optional ``school`` and ``grade`` columns aligned with ``source``.
-        forbidden: (source position, master position) pairs decided 別人 by staff.
+        forbidden: (source position, master position) pairs never to link: decided 別人
+            by staff, or a resident already linked to another record of the same source.
+        groups: source of each record (integer codes) when several sources are matched
+            in one pass: one-to-one assignment, duplicate rows and the prior are per
+            group, and the model is trained once over all of them.
+        stats: when given, filled with ``pairs`` (candidate pairs per group code).
+        taken: codes ``group * len(master) + master position`` of residents already
+            linked to another record of that group (source): never candidates again.
 
     Returns:
         ``(result, model)``: one row per source record with ``master`` (position or -1),
@@ -188,16 +235,37 @@ def match_people(
     pairs, gammas, contributions = score_candidates(model, source, master, candidates, gammas)
     names = [spec.name for spec in config.comparisons]
     level = {name: gammas[:, k] for k, name in enumerate(names)}
-    probability = pairs["probability"].to_numpy()
     weight = pairs["weight"].to_numpy()
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    groups = np.zeros(len(source), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    pair_group = groups[left]
+    per_group = np.bincount(pair_group, minlength=int(groups.max(initial=0)) + 1)
+    if stats is not None:
+        stats["pairs"] = {int(g): int(n) for g, n in enumerate(per_group) if n}
+    if config.matches_per_record and len(pairs):
+        # The prior belongs to each source: its own records per candidate pair.
+        records = np.bincount(groups, minlength=len(per_group))
+        group_prior = np.array(
+            [
+                _logit2(min(0.5, config.matches_per_record * r / n)) if n else 0.0
+                for r, n in zip(records, per_group, strict=True)
+            ]
+        )
+        weight = weight + group_prior[pair_group] - _logit2(model.prior)
+    probability = model.probability(weight)
 
     blocked = np.zeros(len(pairs), dtype=bool)
-    if forbidden:
+    if forbidden is not None and len(forbidden):
+        if isinstance(forbidden, set):
+            forbidden = (
+                np.array([s for s, _ in forbidden], dtype=np.int64),
+                np.array([m for _, m in forbidden], dtype=np.int64),
+            )
         codes = left.astype(np.int64) * len(master) + right
-        banned = np.array([s * len(master) + m for s, m in forbidden], dtype=np.int64)
-        blocked = np.isin(codes, banned)
-    twins = _twin_residents(master)[right]
+        blocked = np.isin(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
+    if taken is not None and len(taken):
+        blocked |= np.isin(pair_group * len(master) + right, taken)
+    twins = twin_residents(master)[right]
     given_level = level.get("given", np.full(len(pairs), -1))
     # Twins are never merged: a resident with a twin needs the written given name.
     blocked |= twins & (given_level >= 0) & (given_level < 3)
@@ -205,12 +273,12 @@ def match_people(
     probability = np.where(blocked, 0.0, probability)
 
     # Duplicate rows of one person compete once: assign on group representatives.
-    group = _duplicate_groups(source)
+    group = _duplicate_groups(source, groups)
     representative = pd.Series(np.arange(len(source))).groupby(group).transform("min").to_numpy()
     is_rep = representative[left] == left
     chosen_rep = one_to_one(
         left[is_rep],
-        right[is_rep],
+        pair_group[is_rep].astype(np.int64) * len(master) + right[is_rep],
         weight[is_rep],
         min_score=float(
             np.log2(options.review_threshold / (1 - options.review_threshold))
@@ -258,8 +326,8 @@ def match_people(
     if extra is not None and "grade" in extra.columns and options.reference_date is not None:
         grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy(dtype=float)[rows]
         school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
-        school_text = school.fillna("").astype(str).to_numpy()[rows]
-        elementary = np.char.find(school_text.astype(str), "小学") >= 0
+        school_text = school.to_numpy(dtype=object)[rows]
+        elementary = np.array(["小学" in str(v) for v in school_text], dtype=bool)
         expected = expected_grade(
             master["birth"].iloc[right[picked]].reset_index(drop=True), options.reference_date
         )
@@ -288,14 +356,7 @@ def match_people(
     result.loc[rows, "outcome"] = outcome
     result.loc[rows, "reason"] = np.where(outcome == "none", "一致度が低い", reasons)
     result.loc[result["outcome"] == "none", "master"] = -1
-    labels = [level_labels(spec) for spec in config.comparisons]
-    details = []
-    for position in picked:
-        fields = {}
-        for k, spec in enumerate(config.comparisons):
-            value = int(gammas[position, k])
-            fields[spec.label or spec.name] = "欠損" if value < 0 else labels[k][value]
-        details.append(json.dumps(fields, ensure_ascii=False))
+    details = _details(config, gammas[picked])
     result.loc[rows, "detail"] = details
     logger.info("matched %d records: %s", len(source), result["outcome"].value_counts().to_dict())
     return result, model

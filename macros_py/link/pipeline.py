@@ -1,48 +1,391 @@
-"""One source against the resident master: exact joins, crosswalk, then fuzzy matching.
+"""All sources against the resident master in one pass: the order of the matching rules.
 
-Steps, in order (the first that decides wins):
+Steps, in order (the first that decides a record wins; see ``docs/matching-rules.md``):
 
-1. ``exact``/``conflict``: the record's 宛名番号 is in the master (consistency checked);
-2. ``crosswalk``: staff decided earlier (or a confirmed link) that this record key is
-   this resident; a 別人 decision removes that resident from the record's candidates;
-3. ``auto``/``review``/``none``: the Fellegi–Sunter match (:mod:`macros_py.link.match`).
+1. ``exact``/``conflict``: the record's 宛名番号 is in the master (birth date and sex
+   checked). Only these two fields are prepared for such records.
+2. ``crosswalk``: staff decided (or a confirmed link says) that this record key is this
+   resident. A 同一 decision also settles a ``conflict``; a 別人 decision keeps a
+   conflict unlinked and removes that resident from a record's candidates.
+3. ``auto``/``review``/``none`` for every source except the roster-dependent school
+   sources: Fellegi–Sunter matching of all those records in one pass, with one model
+   trained once per run (one-to-one assignment and prior per source).
+4. For the other school sources: a student number (学校+生徒番号) linked in step 1–3
+   links the same key (``crosswalk``); then roster chaining (``roster``,
+   :mod:`macros_py.link.roster`); then probabilistic matching with the same model.
+
+A resident already linked to a record of a source is never a candidate for another
+record of that source.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from macros_py.link.crosswalk import DIFFERENT, SAME, record_keys
 from macros_py.link.fellegi_sunter import LinkModel
-from macros_py.link.match import MatchOptions, birth_cohort, grade_cohort, match_people
+from macros_py.link.match import (
+    MatchOptions,
+    birth_cohort,
+    cohort_text,
+    grade_cohort,
+    match_people,
+    twin_residents,
+)
+from macros_py.link.prepare import parse_birth_dates, prepare_people, prepare_sex, text_values
+from macros_py.link.roster import choose_anchor_source, roster_keys, roster_links
 from macros_py.link.rules import exact_resident_join
 
-__all__ = ["OUTCOMES", "link_source"]
+__all__ = ["LINKED", "OUTCOMES", "LinkRun", "link_records", "link_source", "prepare_master", "source_cohorts"]
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES = ("exact", "crosswalk", "auto", "review", "none", "conflict")
+OUTCOMES = ("exact", "crosswalk", "roster", "auto", "review", "none", "conflict")
+LINKED = ("exact", "crosswalk", "roster", "auto")
 
 
-def _with_cohorts(
-    source: pd.DataFrame, master: pd.DataFrame, extra: pd.DataFrame | None, options: MatchOptions
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add ``cohort``: from the birth date on the master; from the grade on source records
-    without a birth date (so a school list with names only still tells the children apart)."""
-    master = master.copy()
-    cohort = birth_cohort(master["birth"])
-    master["cohort"] = [str(int(c)) if np.isfinite(c) else "" for c in cohort]
-    source = source.copy()
-    source["cohort"] = ""
-    if extra is not None and "grade" in extra.columns and options.reference_date is not None:
-        school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
-        from_grade = grade_cohort(
-            extra["grade"].reset_index(drop=True), school.reset_index(drop=True), options.reference_date
+@dataclass
+class LinkRun:
+    """Result of :func:`link_records`.
+
+    Attributes:
+        links: one row per record: ``master`` (position or -1), ``resident_id``,
+            ``outcome``, ``method``, ``score`` (0–1), ``reason``, ``detail`` (JSON text).
+        keys: record key of every record (crosswalk key; "" for exact joins).
+        model: the model trained (or given) for probabilistic matching, if any ran.
+        stats: ``pairs`` per source, ``seconds`` per stage, ``anchor`` source.
+    """
+
+    links: pd.DataFrame
+    keys: np.ndarray
+    model: LinkModel | None
+    stats: dict = field(default_factory=dict)
+
+
+def prepare_master(master_raw: pd.DataFrame) -> pd.DataFrame:
+    """The prepared resident master with ``cohort`` (school year of birth) and ``twin``."""
+    master = prepare_people(master_raw)
+    master["cohort"] = cohort_text(birth_cohort(master["birth"]))
+    master["twin"] = twin_residents(master)
+    return master
+
+
+def source_cohorts(prepared: pd.DataFrame, records: pd.DataFrame, options: MatchOptions) -> np.ndarray:
+    """Cohort from the grade for records without a birth date (names-only school lists)."""
+    cohort = np.full(len(prepared), "", dtype=object)
+    if "grade" not in records.columns or options.reference_date is None:
+        return cohort
+    school = pd.Series(text_values(records, "school"), dtype=object)
+    from_grade = grade_cohort(records["grade"].reset_index(drop=True), school, options.reference_date)
+    return np.where(prepared["birth"].to_numpy(dtype=object) == "", from_grade.to_numpy(dtype=object), "")
+
+
+def _latest_decisions(decisions: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(同一 decisions: source_id, source_key, resident_id; 別人 decisions: same columns)."""
+    columns = ["source_id", "source_key", "resident_id"]
+    if decisions is None or decisions.empty:
+        empty = pd.DataFrame(columns=columns)
+        return empty, empty
+    frame = decisions[[*columns, "decision"]].astype(object).fillna("")
+    frame = frame.drop_duplicates(columns, keep="last")
+    different = frame[frame["decision"] == DIFFERENT][columns]
+    same = frame[frame["decision"] == SAME][columns]
+    same = same.merge(different, on=columns, how="left", indicator=True)
+    same = same[same["_merge"] == "left_only"][columns].drop_duplicates(
+        ["source_id", "source_key"], keep="last"
+    )
+    return same.reset_index(drop=True), different.reset_index(drop=True)
+
+
+class _Run:
+    """Mutable state of one run: the links table filled step by step."""
+
+    def __init__(self, records: pd.DataFrame, master: pd.DataFrame) -> None:
+        n = len(records)
+        self.master = master
+        self.source = text_values(records, "source_id")
+        self.group = pd.factorize(self.source)[0].astype(np.int64) if n else np.empty(0, np.int64)
+        self.master_index = master["resident_id"].to_numpy(dtype=object)
+        self.position_of = pd.Series(np.arange(len(master)), index=self.master_index)
+        self.position_of = self.position_of[
+            (self.position_of.index != "") & ~self.position_of.index.duplicated()
+        ]
+        self.m = np.full(n, -1, dtype=np.int64)
+        self.outcome = np.full(n, "", dtype=object)
+        self.method = np.full(n, "", dtype=object)
+        self.score = np.zeros(n)
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+
+    def set(self, rows: np.ndarray, master: np.ndarray, outcome: str, method: str, score, reason="") -> None:
+        self.m[rows] = master
+        self.outcome[rows] = outcome
+        self.method[rows] = method
+        self.score[rows] = score
+        self.reason[rows] = reason
+
+    def taken(self) -> np.ndarray:
+        """Codes ``group * len(master) + master`` of residents already linked per source."""
+        linked = np.isin(self.outcome, LINKED) & (self.m >= 0)
+        return np.unique(self.group[linked] * len(self.master) + self.m[linked])
+
+    def undecided(self) -> np.ndarray:
+        return self.outcome == ""
+
+
+def _apply_crosswalk(run: _Run, rows: np.ndarray, keys: np.ndarray, same: pd.DataFrame) -> np.ndarray:
+    """同一 decisions on the given rows; returns the rows decided."""
+    if same.empty or len(rows) == 0:
+        return np.empty(0, np.int64)
+    wanted = pd.DataFrame({"row": rows, "source_id": run.source[rows], "source_key": keys[rows]})
+    hit = wanted.merge(same, on=["source_id", "source_key"], how="inner")
+    hit["master"] = hit["resident_id"].map(run.position_of)
+    hit = hit[hit["master"].notna()]
+    decided = hit["row"].to_numpy(np.int64)
+    run.set(decided, hit["master"].to_numpy(np.int64), "crosswalk", "対応表", 1.0, "")
+    return decided
+
+
+def _forbidden(run: _Run, rows: np.ndarray, keys: np.ndarray, different: pd.DataFrame):
+    """(local position, master position) of 別人 decisions among ``rows``."""
+    if different.empty or len(rows) == 0:
+        return None
+    wanted = pd.DataFrame(
+        {"local": np.arange(len(rows)), "source_id": run.source[rows], "source_key": keys[rows]}
+    )
+    hit = wanted.merge(different, on=["source_id", "source_key"], how="inner")
+    hit["master"] = hit["resident_id"].map(run.position_of)
+    hit = hit[hit["master"].notna()]
+    return hit["local"].to_numpy(np.int64), hit["master"].to_numpy(np.int64)
+
+
+def _fuzzy(
+    run: _Run,
+    rows: np.ndarray,
+    prepared: pd.DataFrame,
+    records: pd.DataFrame,
+    keys: np.ndarray,
+    different: pd.DataFrame,
+    options: MatchOptions,
+    model: LinkModel | None,
+    pairs: dict[str, int],
+) -> LinkModel | None:
+    """Probabilistic matching of ``rows`` (positions into records/prepared), all sources at once."""
+    if len(rows) == 0 or len(run.master) == 0:
+        return model
+    groups, group_names = pd.factorize(run.source[rows])
+    taken_codes = run.taken()
+    taken_group, taken_master = taken_codes // len(run.master), taken_codes % len(run.master)
+    # Re-code the taken residents to the local group codes of this pass.
+    local_of = pd.Series(np.arange(len(group_names)), index=group_names)
+    global_names = pd.factorize(run.source)[1]
+    taken_local = pd.Series(global_names[taken_group]).map(local_of).to_numpy()
+    keep = ~np.isnan(taken_local.astype(float))
+    taken = taken_local[keep].astype(np.int64) * len(run.master) + taken_master[keep]
+    sub = prepared.iloc[rows].reset_index(drop=True)
+    extra = pd.DataFrame(
+        {
+            "school": text_values(records, "school")[rows],
+            "grade": records["grade"].to_numpy(dtype=object)[rows]
+            if "grade" in records.columns
+            else np.full(len(rows), None),
+        }
+    )
+    stats: dict = {}
+    result, model = match_people(
+        sub,
+        run.master,
+        options,
+        model,
+        extra,
+        _forbidden(run, rows, keys, different),
+        groups=groups.astype(np.int64),
+        stats=stats,
+        taken=taken,
+    )
+    for code, count in stats.get("pairs", {}).items():
+        pairs[str(group_names[code])] = pairs.get(str(group_names[code]), 0) + count
+    run.m[rows] = result["master"].to_numpy(np.int64)
+    run.outcome[rows] = result["outcome"].to_numpy(dtype=object)
+    run.score[rows] = result["probability"].to_numpy(float)
+    run.reason[rows] = result["reason"].to_numpy(dtype=object)
+    run.detail[rows] = result["detail"].to_numpy(dtype=object)
+    run.method[rows] = "確率的照合"
+    return model
+
+
+def link_records(
+    records: pd.DataFrame,
+    master: pd.DataFrame,
+    options: MatchOptions,
+    decisions: pd.DataFrame | None = None,
+    model: LinkModel | None = None,
+) -> LinkRun:
+    """Link the records of any number of sources to the prepared master.
+
+    Args:
+        records: raw records with canonical columns and ``source_id`` (one source if
+            absent); ``roster_number`` (出席番号) and ``class_name`` enable roster chaining.
+        master: :func:`prepare_master` output (``resident_id`` filled).
+        options: thresholds.
+        decisions: crosswalk rows ``source_id, source_key, resident_id, decision``
+            (oldest first; the latest per key and resident counts).
+        model: a trained model to re-use (trained once on the records otherwise).
+
+    Returns:
+        A :class:`LinkRun`.
+    """
+    records = records.reset_index(drop=True)
+    if "source_id" not in records.columns:
+        records = records.assign(source_id="source")
+    run = _Run(records, master)
+    seconds: dict[str, float] = {}
+    pairs: dict[str, int] = {}
+    started = time.perf_counter()
+
+    identity = pd.DataFrame(
+        {
+            "resident_id": text_values(records, "resident_id"),
+            "birth": parse_birth_dates(
+                records["birth_date"] if "birth_date" in records.columns else pd.Series([""] * len(records))
+            ).to_numpy(dtype=object),
+            "sex": prepare_sex(records),
+        }
+    )
+    exact = exact_resident_join(identity, master)
+    outcome = exact["outcome"].to_numpy(dtype=object)
+    hit = outcome != ""
+    run.set(np.flatnonzero(hit), exact["master"].to_numpy(np.int64)[hit], "", "宛名番号", 0.0)
+    run.outcome[hit] = outcome[hit]
+    run.score[outcome == "exact"] = 1.0
+    run.reason[:] = exact["reason"].to_numpy(dtype=object)
+    seconds["exact"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    rest = np.flatnonzero(outcome != "exact")
+    prepared_rest = prepare_people(records.iloc[rest])
+    prepared_rest["cohort"] = source_cohorts(prepared_rest, records.iloc[rest], options)
+    prepared = prepared_rest.set_axis(rest).reindex(pd.RangeIndex(len(records))).astype(object)
+    prepared = prepared.where(prepared.notna(), "")
+    keys = np.full(len(records), "", dtype=object)
+    keys[rest] = record_keys(records.iloc[rest].reset_index(drop=True), prepared_rest).to_numpy(dtype=object)
+    seconds["prepare"] = time.perf_counter() - started
+
+    same, different = _latest_decisions(decisions)
+    conflict = np.flatnonzero(run.outcome == "conflict")
+    _apply_crosswalk(run, conflict, keys, same)
+    if len(conflict) and not different.empty:
+        wanted = pd.DataFrame(
+            {
+                "row": conflict,
+                "source_id": run.source[conflict],
+                "source_key": keys[conflict],
+                "resident_id": run.master_index[np.clip(run.m[conflict], 0, None)],
+            }
         )
-        source["cohort"] = np.where(source["birth"].to_numpy() == "", from_grade.to_numpy(), "")
-    return source, master
+        rejected = wanted.merge(different, on=["source_id", "source_key", "resident_id"])["row"].to_numpy(
+            np.int64
+        )
+        run.set(rejected, -1, "none", "対応表", 0.0, "職員が別人と判定(宛名番号の不整合)")
+    _apply_crosswalk(run, np.flatnonzero(run.undecided()), keys, same)
+
+    roster = roster_keys(records)
+    anchor = choose_anchor_source(records, roster)
+    dependent_sources = set(pd.unique(run.source[roster != ""])) - {anchor}
+    dependent = np.isin(run.source, list(dependent_sources))
+    started = time.perf_counter()
+    model = _fuzzy(
+        run,
+        np.flatnonzero(run.undecided() & ~dependent),
+        prepared,
+        records,
+        keys,
+        different,
+        options,
+        model,
+        pairs,
+    )
+    seconds["match"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _chain_student_numbers(run, records, keys, dependent)
+    candidates = np.flatnonzero(run.undecided() & dependent)
+    anchor_rows = np.flatnonzero((run.source == anchor) & np.isin(run.outcome, LINKED))
+    taken = set(run.taken().tolist())
+    chained = roster_links(
+        roster, candidates, roster[anchor_rows], run.m[anchor_rows], prepared, master, run.group
+    )
+    if len(chained):
+        codes = run.group[chained["position"].to_numpy(np.int64)] * len(master) + chained["master"].to_numpy(
+            np.int64
+        )
+        chained = chained[[code not in taken for code in codes.tolist()]]
+        run.set(
+            chained["position"].to_numpy(np.int64),
+            chained["master"].to_numpy(np.int64),
+            "roster",
+            "名簿(学校・学年・組・番号)",
+            chained["score"].to_numpy(float),
+            chained["reason"].to_numpy(dtype=object),
+        )
+    seconds["roster"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = _fuzzy(
+        run,
+        np.flatnonzero(run.undecided() & dependent),
+        prepared,
+        records,
+        keys,
+        different,
+        options,
+        model,
+        pairs,
+    )
+    seconds["match_school"] = time.perf_counter() - started
+
+    run.outcome[run.outcome == ""] = "none"
+    linked = run.outcome != "none"
+    resident_id = np.where(linked & (run.m >= 0), run.master_index[np.clip(run.m, 0, None)], "")
+    links = pd.DataFrame(
+        {
+            "master": np.where(linked, run.m, -1),
+            "resident_id": resident_id.astype(object),
+            "outcome": run.outcome,
+            "method": run.method,
+            "score": run.score,
+            "reason": run.reason,
+            "detail": run.detail,
+        }
+    ).astype({"resident_id": object, "outcome": object, "method": object, "reason": object, "detail": object})
+    stats = {"pairs": pairs, "seconds": {k: round(v, 3) for k, v in seconds.items()}, "anchor": anchor}
+    return LinkRun(links=links, keys=keys, model=model, stats=stats)
+
+
+def _chain_student_numbers(run: _Run, records: pd.DataFrame, keys: np.ndarray, dependent: np.ndarray) -> None:
+    """A 学校+生徒番号 key linked in one source links the same key in the roster-dependent sources."""
+    if "student_number" not in records.columns:
+        return
+    numbered = text_values(records, "student_number") != ""
+    known = numbered & np.isin(run.outcome, LINKED) & (run.m >= 0)
+    if not known.any():
+        return
+    table = pd.DataFrame({"key": keys[known], "master": run.m[known]}).drop_duplicates()
+    table = table.drop_duplicates("key", keep=False)  # a key linked to two residents is not used
+    rows = np.flatnonzero(run.undecided() & dependent & numbered)
+    hit = pd.DataFrame({"row": rows, "key": keys[rows]}).merge(table, on="key", how="inner")
+    run.set(
+        hit["row"].to_numpy(np.int64),
+        hit["master"].to_numpy(np.int64),
+        "crosswalk",
+        "生徒番号(同じ実行で照合済み)",
+        1.0,
+        "同じ学校・生徒番号が他のソースで照合済み",
+    )
 
 
 def link_source(
@@ -55,68 +398,34 @@ def link_source(
     extra: pd.DataFrame | None = None,
     model: LinkModel | None = None,
 ) -> tuple[pd.DataFrame, LinkModel | None]:
-    """Link prepared source records to the prepared master.
+    """Link one source's raw records to a raw master (the ``mimamori link`` CSV command).
 
     Args:
-        source: prepared source records (:func:`~macros_py.link.prepare.prepare_people`).
-        master: prepared master records (``resident_id`` filled).
+        source: raw source records (canonical columns).
+        master: raw master records (``resident_id`` filled).
         options: thresholds.
-        keys: record keys aligned with ``source`` (for the crosswalk), or ``None``.
+        keys: unused, kept for callers passing record keys (keys are computed).
         same: crosswalk 同一 decisions, record key → resident number.
         different: crosswalk 別人 decisions, (record key, resident number).
         extra: ``school``/``grade`` aligned with ``source`` for the grade check.
         model: a trained model to re-use.
 
     Returns:
-        ``(links, model)``; links has one row per source record: ``master`` (position or
-        -1), ``resident_id``, ``outcome``, ``method``, ``score`` (0–1), ``reason``, ``detail``.
+        ``(links, model)`` as :attr:`LinkRun.links`.
     """
-    n = len(source)
-    source, master = _with_cohorts(source, master, extra, options)
-    links = pd.DataFrame(
-        {"master": -1, "outcome": "none", "method": "", "score": 0.0, "reason": "", "detail": ""},
-        index=pd.RangeIndex(n),
-    )
-    exact = exact_resident_join(source, master)
-    decided = exact["outcome"] != ""
-    links.loc[decided, ["master", "outcome", "reason"]] = exact.loc[decided, ["master", "outcome", "reason"]]
-    links.loc[decided, "method"] = "宛名番号"
-    links.loc[exact["outcome"] == "exact", "score"] = 1.0
-    master_position = pd.Series(np.arange(len(master)), index=master["resident_id"].astype(str))
-    master_position = master_position[~master_position.index.duplicated()]
-
-    if keys is not None and same:
-        key_values = keys.reset_index(drop=True).astype(str)
-        resident = key_values.map(same)
-        position = resident.map(master_position)
-        use = ~decided & position.notna()
-        links.loc[use, "master"] = position[use].astype(np.int64)
-        links.loc[use, "outcome"] = "crosswalk"
-        links.loc[use, "method"] = "対応表"
-        links.loc[use, "score"] = 1.0
-        decided |= use
-
-    rest = np.flatnonzero(~decided.to_numpy())
-    if len(rest) and len(master):
-        forbidden: set[tuple[int, int]] = set()
-        if keys is not None and different:
-            key_values = keys.reset_index(drop=True).astype(str).to_numpy()
-            local = {key: i for i, key in enumerate(key_values[rest])}
-            for key, resident_id in different:
-                if key in local and resident_id in master_position.index:
-                    forbidden.add((local[key], int(master_position[resident_id])))
-        sub_extra = extra.iloc[rest].reset_index(drop=True) if extra is not None else None
-        result, model = match_people(
-            source.iloc[rest].reset_index(drop=True), master, options, model, sub_extra, forbidden
-        )
-        links.loc[rest, "master"] = result["master"].to_numpy()
-        links.loc[rest, "outcome"] = result["outcome"].to_numpy()
-        links.loc[rest, "score"] = result["probability"].to_numpy()
-        links.loc[rest, "reason"] = result["reason"].to_numpy()
-        links.loc[rest, "detail"] = result["detail"].to_numpy()
-        links.loc[rest, "method"] = "確率的照合"
-    links["master"] = links["master"].astype(np.int64)
-    resident_ids = master["resident_id"].astype(str).to_numpy()
-    links["resident_id"] = np.where(links["master"] >= 0, resident_ids[links["master"].clip(lower=0)], "")
-    links.loc[links["outcome"] == "none", "resident_id"] = ""
-    return links, model
+    del keys
+    records = source.reset_index(drop=True).copy()
+    if extra is not None:
+        for column in extra.columns:
+            records[column] = extra[column].to_numpy()
+    rows = [
+        {"source_id": "source", "source_key": k, "resident_id": r, "decision": SAME}
+        for k, r in (same or {}).items()
+    ]
+    rows += [
+        {"source_id": "source", "source_key": k, "resident_id": r, "decision": DIFFERENT}
+        for k, r in different or ()
+    ]
+    decisions = pd.DataFrame(rows, columns=["source_id", "source_key", "resident_id", "decision"])
+    run = link_records(records.assign(source_id="source"), prepare_master(master), options, decisions, model)
+    return run.links, run.model

@@ -22,7 +22,7 @@ from macros_py.normalize.dates import parse_dates
 from macros_py.normalize.kana import kana_key, split_kana
 from macros_py.normalize.names import split_name
 
-__all__ = ["PREPARED_COLUMNS", "parse_birth_dates", "prepare_people", "text_values"]
+__all__ = ["PREPARED_COLUMNS", "parse_birth_dates", "prepare_people", "prepare_sex", "text_values"]
 
 PREPARED_COLUMNS = (
     "surname",
@@ -61,6 +61,13 @@ def _mapped(values: np.ndarray, function) -> np.ndarray:
     results = np.empty(len(uniques), dtype=object)
     results[:] = [function(value) for value in uniques]
     return results[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def prepare_sex(frame: pd.DataFrame) -> np.ndarray:
+    """The ``sex`` column as 男/女 ("" when missing or unreadable; 1/2, M/F accepted)."""
+    return _mapped(
+        text_values(frame, "sex"), lambda v: _SEX.get(unicodedata.normalize("NFKC", v).upper(), "")
+    )
 
 
 def parse_birth_dates(values: pd.Series) -> pd.Series:
@@ -114,7 +121,7 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
     birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
     birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
     kana_surname, kana_given = _parts(readings, 0), _parts(readings, 1)
-    sex = _mapped(text_values(frame, "sex"), lambda v: _SEX.get(unicodedata.normalize("NFKC", v).upper(), ""))
+    sex = prepare_sex(frame)
     columns = {
         "surname": _parts(strict, 0),
         "given": _parts(strict, 1),

@@ -15,30 +15,28 @@ _DECISIONS = ("同一", "別人")
 
 
 def _text(frame: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray:
-    if column not in frame.columns:
+    """Text of ``column`` at ``positions`` ("" for position -1 or a missing value)."""
+    if column not in frame.columns or len(frame) == 0:
         return np.full(len(positions), "", dtype=object)
-    values = frame[column].astype(object).where(frame[column].notna(), "").astype(str).to_numpy()
-    out = (
-        values[np.clip(positions, 0, max(len(values) - 1, 0))] if len(values) else np.full(len(positions), "")
-    )
-    return np.where(positions >= 0, out, "")
+    values = frame[column].to_numpy(dtype=object)[np.clip(positions, 0, len(frame) - 1)]
+    text = np.array(["" if value is None or value != value else str(value) for value in values], dtype=object)
+    return np.where(positions >= 0, text, "")
 
 
 def review_rows(
-    source_id: str,
     records: pd.DataFrame,
     keys: pd.Series,
     links: pd.DataFrame,
     master: pd.DataFrame,
     start: int = 1,
 ) -> pd.DataFrame:
-    """Rows for the 名寄せ確認 tab: every review and conflict link of one source.
+    """Rows for the 名寄せ確認 tab: every review and conflict link, all sources at once.
 
     Args:
-        source_id: the source.
-        records: raw source records (canonical identifiers), aligned with ``links``.
+        records: raw source records (canonical identifiers and ``source_id``), aligned
+            with ``links``.
         keys: record keys aligned with ``records``.
-        links: :func:`~macros_py.link.pipeline.link_source` output.
+        links: :attr:`~macros_py.link.pipeline.LinkRun.links`.
         master: raw master records (positions as in ``links["master"]``).
         start: first 確認ID number.
 
@@ -46,34 +44,32 @@ def review_rows(
         DataFrame with exactly the tab's headers.
     """
     chosen = np.flatnonzero(links["outcome"].isin(["review", "conflict"]).to_numpy())
-    source_pos = chosen
-    master_pos = links["master"].to_numpy()[chosen]
+    master_pos = links["master"].to_numpy(np.int64)[chosen]
+    reason = links["reason"].to_numpy(dtype=object)[chosen]
+    detail = links["detail"].to_numpy(dtype=object)[chosen]
+    # Per-field agreement, read from the detail JSON of the few listed pairs only.
+    parts = [" / ".join(f"{k}:{v}" for k, v in json.loads(d).items()) if d else "" for d in detail]
+    agreement = [" / ".join(p for p in (r, q) if p) for r, q in zip(reason, parts, strict=True)]
 
     def birth(frame: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
-        return np.array([str(v)[:10] for v in _text(frame, "birth_date", pos)], dtype=object)
+        return np.array([v[:10] for v in _text(frame, "birth_date", pos)], dtype=object)
 
-    agreement = []
-    for detail, reason in zip(
-        links["detail"].to_numpy()[chosen], links["reason"].to_numpy()[chosen], strict=True
-    ):
-        parts = [f"{k}:{v}" for k, v in json.loads(detail).items()] if detail else []
-        agreement.append(" / ".join(([reason] if reason else []) + parts))
     table = pd.DataFrame(
         {
             "確認ID": [f"R{start + i:05d}" for i in range(len(chosen))],
-            "ソースID": source_id,
-            "レコードキー": keys.to_numpy()[chosen] if len(chosen) else [],
+            "ソースID": _text(records, "source_id", chosen),
+            "レコードキー": keys.to_numpy(dtype=object)[chosen],
             "宛名番号": _text(master, "resident_id", master_pos),
-            "一致スコア": np.round(links["score"].to_numpy()[chosen], 4),
-            "氏名(元)": _text(records, "name", source_pos),
+            "一致スコア": np.round(links["score"].to_numpy(float)[chosen], 4),
+            "氏名(元)": _text(records, "name", chosen),
             "氏名(住基)": _text(master, "name", master_pos),
-            "カナ(元)": _text(records, "name_kana", source_pos),
+            "カナ(元)": _text(records, "name_kana", chosen),
             "カナ(住基)": _text(master, "name_kana", master_pos),
-            "生年月日(元)": birth(records, source_pos),
+            "生年月日(元)": birth(records, chosen),
             "生年月日(住基)": birth(master, master_pos),
-            "性別(元)": _text(records, "sex", source_pos),
+            "性別(元)": _text(records, "sex", chosen),
             "性別(住基)": _text(master, "sex", master_pos),
-            "住所(元)": _text(records, "address", source_pos),
+            "住所(元)": _text(records, "address", chosen),
             "住所(住基)": _text(master, "address", master_pos),
             "項目別一致": agreement,
             "判定": "",
