@@ -30,7 +30,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from macros_py.ingest.mapping import MappingConfig, SourceSpec
 from macros_py.ingest.readers import RawTable, ReadError, ReaderSpec
-from macros_py.ingest.transform import CANONICAL_COLUMNS, apply_mapping, plan_targets
+from macros_py.ingest.transform import CANONICAL_COLUMNS, MappedChunk, apply_mapping, plan_targets
 from macros_py.normalize.dates import parse_dates
 from macros_py.store import Store
 from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
@@ -40,6 +40,9 @@ __all__ = ["FileOutcome", "ImportRefused", "find_source_files", "import_file", "
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 100_000
+SMALL_FILE_BYTES = 4 * 1024 * 1024  # files up to this size are mapped together per source
+BATCH_BYTES = 64 * 1024 * 1024
+SQLITE_CACHE_KIB = 256 * 1024
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
 _HASH_KEYS = ("mimamori-rec-h1", "mimamori-rec-h2")
@@ -283,60 +286,45 @@ def _header_positions(
     return positions
 
 
-def _write_chunks(
-    connection: Connection,
-    raw: RawTable,
-    outcome: FileOutcome,
-    source: SourceSpec,
-    config: MappingConfig,
-    positions: Mapping[str, int],
-    extract: dt.date | None,
-    reference_date: dt.date,
-) -> dt.date | None:
-    """Map and write every chunk; returns the extract date read from a column, if any."""
-    targets = plan_targets(config.columns_of(source.source_id), positions)
-    pool = _carry_pool(connection, source.source_id, outcome.file, extract) if extract else pd.DataFrame()
-    matcher = _Matcher(pool)
-    extract_column = source.extract_date_column
-    column_max: pd.Timestamp | None = None
-    for chunk in raw.chunks:
-        mapped = apply_mapping(
-            chunk.frame, chunk.row_numbers, targets, config.code_tables, extract or reference_date
+def _store_mapped(
+    connection: Connection, outcome: FileOutcome, source_id: str, mapped: MappedChunk, matcher: _Matcher
+) -> None:
+    """Write one mapped chunk: new records, carried references, quarantine entries."""
+    hashes = record_hashes(mapped.records)
+    reused = matcher.match(hashes)
+    new = reused < 0
+    fresh = (
+        mapped.records.loc[new]
+        .drop(columns="position")
+        .assign(
+            import_id=outcome.import_id, source_id=source_id, file_name=outcome.file, record_hash=hashes[new]
         )
-        if extract_column:
-            dates = parse_dates(chunk.frame[positions[extract_column]]).dates.max()
-            if pd.notna(dates) and (column_max is None or dates > column_max):
-                column_max = dates
-        hashes = record_hashes(mapped.records)
-        reused = matcher.match(hashes)
-        new = reused < 0
-        fresh = mapped.records.loc[new].assign(
-            import_id=outcome.import_id,
-            source_id=source.source_id,
-            file_name=outcome.file,
-            record_hash=hashes[new],
+    )
+    _bulk_insert(connection, records, fresh)
+    if (~new).any():
+        carried = pd.DataFrame(
+            {
+                "import_id": outcome.import_id,
+                "record_id": reused[~new],
+                "file_name": outcome.file,
+                "row_number": mapped.records["row_number"].to_numpy()[~new],
+            }
         )
-        _bulk_insert(connection, records, fresh)
-        if (~new).any():
-            carried = pd.DataFrame(
-                {
-                    "import_id": outcome.import_id,
-                    "record_id": reused[~new],
-                    "file_name": outcome.file,
-                    "row_number": mapped.records["row_number"].to_numpy()[~new],
-                }
-            )
-            _bulk_insert(connection, carried_records, carried)
-        if len(mapped.quarantine):
-            bad = mapped.quarantine.assign(
-                import_id=outcome.import_id, source_id=source.source_id, file_name=outcome.file
-            )
-            _bulk_insert(connection, quarantine, bad)
-        outcome.read += mapped.rows_read
-        outcome.stored += int(new.sum())
-        outcome.unchanged += int((~new).sum())
-        outcome.quarantined += mapped.rows_quarantined
-    return None if column_max is None else column_max.date()
+        _bulk_insert(connection, carried_records, carried)
+    if len(mapped.quarantine):
+        bad = mapped.quarantine.drop(columns="position").assign(
+            import_id=outcome.import_id, source_id=source_id, file_name=outcome.file
+        )
+        _bulk_insert(connection, quarantine, bad)
+    outcome.read += mapped.rows_read
+    outcome.stored += int(new.sum())
+    outcome.unchanged += int((~new).sum())
+    outcome.quarantined += mapped.rows_quarantined
+
+
+def _max_date(values: pd.Series) -> dt.date | None:
+    latest = parse_dates(values).dates.max()
+    return None if pd.isna(latest) else latest.date()
 
 
 def _supersede(connection: Connection, outcome: FileOutcome, source_id: str, extract: dt.date) -> None:
@@ -389,6 +377,195 @@ def _record_attempt(store: Store, outcome: FileOutcome, sha: str, user_name: str
         ).inserted_primary_key[0]
 
 
+@dataclass
+class _Opened:
+    """A file that passed the checks before its rows are read."""
+
+    source: SourceSpec
+    outcome: FileOutcome
+    raw: RawTable
+    positions: dict[str, int]
+    size: int
+
+
+def _refuse(
+    store: Store, outcome: FileOutcome, sha: str, path: Path, user_name: str, reason: str
+) -> FileOutcome:
+    logger.info("refused %s: %s", outcome.file, reason)
+    refused = FileOutcome(
+        outcome.source, outcome.file, refused=True, reason=reason, extract_date=outcome.extract_date
+    )
+    _record_attempt(store, refused, sha or _safe_sha(path), user_name, "refused")
+    return refused
+
+
+def _open_file(
+    store: Store,
+    config: MappingConfig,
+    source: SourceSpec,
+    path: Path,
+    file_name: str,
+    readers: Mapping[str, ReaderSpec],
+    user_name: str,
+    chunk_rows: int,
+) -> FileOutcome | _Opened:
+    """Open and check one file; a finished outcome when it is refused or unchanged."""
+    outcome = FileOutcome(source=source.source_id, file=file_name)
+    sha = ""
+    try:
+        reader = readers.get(source.format)
+        if reader is None:
+            raise ImportRefused(
+                f"ソース「{source.source_id}」の形式「{source.format}」を読めるリーダーがありません"
+                f"(使える形式: {'・'.join(sorted(readers))})。プラグインフォルダを確認してください。"
+            )
+        outcome.extract_date = _known_extract_date(source, path)
+        raw = reader.open(path, source, chunk_rows)
+        sha = raw.sha256
+        outcome.notes += raw.notes
+        with store.engine.connect() as connection:
+            previous_read = _already_imported(connection, source.source_id, sha, file_name)
+        if previous_read is not None:
+            outcome.read = outcome.unchanged = previous_read
+            _record_attempt(store, outcome, sha, user_name, "unchanged")
+            return outcome
+        positions = _header_positions(raw, source, config, file_name)
+    except (ImportRefused, ReadError) as error:
+        return _refuse(store, outcome, sha, path, user_name, str(error))
+    return _Opened(source, outcome, raw, positions, path.stat().st_size)
+
+
+def _store_file(
+    store: Store,
+    opened: _Opened,
+    mapped_chunks: Iterable[tuple[MappedChunk, dt.date | None]],
+    user_name: str,
+    path: Path,
+) -> FileOutcome:
+    """Write a file's mapped chunks in one transaction, then supersede older extracts.
+
+    ``mapped_chunks`` yields each mapped chunk with the latest date of the extract-date
+    column in it (``None`` unless 抽出日の取得元 is a column).
+    """
+    outcome, source = opened.outcome, opened.source
+    try:
+        with store.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":  # room for index pages during bulk inserts
+                connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            outcome.import_id = connection.execute(
+                insert(imports).values(
+                    source_id=source.source_id,
+                    file_name=outcome.file,
+                    file_sha256=opened.raw.sha256,
+                    encoding=opened.raw.encoding or None,
+                    extract_date=outcome.extract_date,
+                    imported_at=dt.datetime.now(),
+                    imported_by=user_name,
+                    status="stored",
+                )
+            ).inserted_primary_key[0]
+            pool = (
+                _carry_pool(connection, source.source_id, outcome.file, outcome.extract_date)
+                if outcome.extract_date
+                else pd.DataFrame()
+            )
+            matcher = _Matcher(pool)
+            column_dates: list[dt.date] = []
+            for mapped, column_date in mapped_chunks:
+                _store_mapped(connection, outcome, source.source_id, mapped, matcher)
+                if column_date is not None:
+                    column_dates.append(column_date)
+            if source.extract_date_column:
+                if not column_dates:
+                    raise ImportRefused(
+                        f"ファイル「{outcome.file}」の列「{source.extract_date_column}」に日付がなく、抽出日が決められません。"
+                    )
+                outcome.extract_date = max(column_dates)
+            connection.execute(
+                update(imports)
+                .where(imports.c.import_id == outcome.import_id)
+                .values(
+                    extract_date=outcome.extract_date,
+                    rows_read=outcome.read,
+                    rows_stored=outcome.stored,
+                    rows_quarantined=outcome.quarantined,
+                    rows_unchanged=outcome.unchanged,
+                )
+            )
+            _supersede(connection, outcome, source.source_id, outcome.extract_date)
+    except (ImportRefused, ReadError) as error:
+        return _refuse(store, outcome, opened.raw.sha256, path, user_name, str(error))
+    return outcome
+
+
+def _streamed(opened: _Opened, config: MappingConfig, reference_date: dt.date):
+    """Map a file chunk by chunk (large files: one chunk in memory at a time)."""
+    source = opened.source
+    targets = plan_targets(config.columns_of(source.source_id), opened.positions)
+    not_after = opened.outcome.extract_date or reference_date
+    extract_column = source.extract_date_column
+    for chunk in opened.raw.chunks:
+        mapped = apply_mapping(chunk.frame, chunk.row_numbers, targets, config.code_tables, not_after)
+        column_date = _max_date(chunk.frame[opened.positions[extract_column]]) if extract_column else None
+        yield mapped, column_date
+
+
+def _import_batch(
+    store: Store,
+    config: MappingConfig,
+    batch: list[tuple[_Opened, Path]],
+    user_name: str,
+    reference_date: dt.date,
+) -> list[FileOutcome]:
+    """Map several small files of one source and extract date in one pass, store each
+    in its own transaction (per-file overhead dominates small files)."""
+    source = batch[0][0].source
+    needed = list(dict.fromkeys([m.source_column for m in config.columns_of(source.source_id)]))
+    if source.extract_date_column:
+        needed = list(dict.fromkeys([*needed, source.extract_date_column]))
+    frames, numbers, owners, results = [], [], [], {}
+    for index, (opened, path) in enumerate(batch):
+        try:
+            chunks = list(opened.raw.chunks)
+        except ReadError as error:
+            results[index] = _refuse(store, opened.outcome, opened.raw.sha256, path, user_name, str(error))
+            continue
+        for chunk in chunks:
+            columns = {
+                name: chunk.frame[opened.positions[name]] if name in opened.positions else ""
+                for name in needed
+            }
+            frames.append(pd.DataFrame(columns, index=chunk.frame.index).set_axis(range(len(needed)), axis=1))
+            numbers.append(chunk.row_numbers)
+            owners.append(np.full(len(chunk.frame), index, dtype="int64"))
+    if frames:
+        combined = pd.concat(frames, ignore_index=True).astype("str")
+        owner = np.concatenate(owners)
+        positions = {name: position for position, name in enumerate(needed)}
+        targets = plan_targets(config.columns_of(source.source_id), positions)
+        not_after = batch[0][0].outcome.extract_date or reference_date
+        mapped = apply_mapping(combined, np.concatenate(numbers), targets, config.code_tables, not_after)
+        record_owner = owner[mapped.records["position"].to_numpy()]
+        problem_owner = owner[mapped.quarantine["position"].to_numpy(dtype="int64")]
+    for index, (opened, path) in enumerate(batch):
+        if index in results:
+            continue
+        mine = owner == index if frames else np.zeros(0, dtype=bool)
+        part = MappedChunk(
+            records=mapped.records.loc[record_owner == index].reset_index(drop=True) if frames else None,
+            quarantine=mapped.quarantine.loc[problem_owner == index].reset_index(drop=True)
+            if frames
+            else None,
+            bad_rows=mapped.bad_rows[mine] if frames else np.zeros(0, dtype=bool),
+        )
+        column_date = None
+        if source.extract_date_column and frames and mine.any():
+            column_date = _max_date(combined.loc[mine, positions[source.extract_date_column]])
+        chunks = [(part, column_date)] if frames and mine.any() else []
+        results[index] = _store_file(store, opened, chunks, user_name, path)
+    return [results[index] for index in range(len(batch))]
+
+
 def import_file(
     store: Store,
     config: MappingConfig,
@@ -400,7 +577,7 @@ def import_file(
     reference_date: dt.date,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> FileOutcome:
-    """Import one file of one source in one transaction.
+    """Import one file of one source in one transaction, streaming its chunks.
 
     Args:
         store: the opened store.
@@ -416,70 +593,10 @@ def import_file(
     Returns:
         Counts, or ``refused=True`` with a Japanese reason naming the file.
     """
-    outcome = FileOutcome(source=source.source_id, file=file_name)
-    sha = ""
-    try:
-        reader = readers.get(source.format)
-        if reader is None:
-            raise ImportRefused(
-                f"ソース「{source.source_id}」の形式「{source.format}」を読めるリーダーがありません"
-                f"(使える形式: {'・'.join(sorted(readers))})。プラグインフォルダを確認してください。"
-            )
-        outcome.extract_date = _known_extract_date(source, path)
-        try:
-            raw = reader.open(path, source, chunk_rows)
-        except ReadError as error:
-            raise ImportRefused(str(error)) from error
-        sha = raw.sha256
-        outcome.notes += raw.notes
-        with store.engine.connect() as connection:
-            previous_read = _already_imported(connection, source.source_id, sha, file_name)
-        if previous_read is not None:
-            outcome.read = outcome.unchanged = previous_read
-            _record_attempt(store, outcome, sha, user_name, "unchanged")
-            return outcome
-        positions = _header_positions(raw, source, config, file_name)
-        with store.engine.begin() as connection:
-            outcome.import_id = connection.execute(
-                insert(imports).values(
-                    source_id=source.source_id,
-                    file_name=file_name,
-                    file_sha256=sha,
-                    encoding=raw.encoding or None,
-                    extract_date=outcome.extract_date,
-                    imported_at=dt.datetime.now(),
-                    imported_by=user_name,
-                    status="stored",
-                )
-            ).inserted_primary_key[0]
-            column_date = _write_chunks(
-                connection, raw, outcome, source, config, positions, outcome.extract_date, reference_date
-            )
-            if source.extract_date_column:
-                if column_date is None:
-                    raise ImportRefused(
-                        f"ファイル「{file_name}」の列「{source.extract_date_column}」に日付がなく、抽出日が決められません。"
-                    )
-                outcome.extract_date = column_date
-            connection.execute(
-                update(imports)
-                .where(imports.c.import_id == outcome.import_id)
-                .values(
-                    extract_date=outcome.extract_date,
-                    rows_read=outcome.read,
-                    rows_stored=outcome.stored,
-                    rows_quarantined=outcome.quarantined,
-                    rows_unchanged=outcome.unchanged,
-                )
-            )
-            _supersede(connection, outcome, source.source_id, outcome.extract_date)
-    except (ImportRefused, ReadError) as error:
-        logger.info("refused %s: %s", file_name, error)
-        refused = FileOutcome(source.source_id, file_name, refused=True, reason=str(error))
-        refused.extract_date = outcome.extract_date
-        _record_attempt(store, refused, sha or _safe_sha(path), user_name, "refused")
-        return refused
-    return outcome
+    opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
+    if isinstance(opened, FileOutcome):
+        return opened
+    return _store_file(store, opened, _streamed(opened, config, reference_date), user_name, path)
 
 
 def _safe_sha(path: Path) -> str:
@@ -503,6 +620,9 @@ def import_sources(
 ) -> tuple[list[FileOutcome], list[str]]:
     """Import every file of every enabled source (oldest extract first).
 
+    Files are imported one by one, each in its own transaction; consecutive small files
+    of a source with the same extract date are mapped together first.
+
     Returns:
         One outcome per file, and Japanese messages (e.g. sources without files).
     """
@@ -518,11 +638,33 @@ def import_sources(
                 f"ソース「{source.source_id}」({source.name})のファイルが見つかりません: {source.file_pattern}"
             )
             continue
+        batch: list[tuple[_Opened, Path]] = []
+        batch_bytes = 0
+
+        def flush() -> None:
+            nonlocal batch, batch_bytes
+            if batch:
+                outcomes.extend(_import_batch(store, config, batch, user_name, reference_date))
+            batch, batch_bytes = [], 0
+
         for path in files:
             file_name = path.relative_to(import_folder).as_posix()
-            outcomes.append(
-                import_file(
-                    store, config, source, path, file_name, readers, user_name, reference_date, chunk_rows
+            opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
+            if isinstance(opened, FileOutcome):
+                flush()
+                outcomes.append(opened)
+            elif opened.size <= SMALL_FILE_BYTES:
+                if batch and (
+                    batch[0][0].outcome.extract_date != opened.outcome.extract_date
+                    or batch_bytes + opened.size > BATCH_BYTES
+                ):
+                    flush()
+                batch.append((opened, path))
+                batch_bytes += opened.size
+            else:
+                flush()
+                outcomes.append(
+                    _store_file(store, opened, _streamed(opened, config, reference_date), user_name, path)
                 )
-            )
+        flush()
     return outcomes, messages

@@ -14,15 +14,17 @@ Scores are shares between 0 and 1 (empty when a dimension does not apply):
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import case, func, select
 
 from macros_py.ingest.mapping import MappingConfig, SourceSpec
-from macros_py.ingest.query import current_records, import_history
+from macros_py.ingest.query import current_records_query, import_history
 from macros_py.sheets import FRESHNESS, QUALITY_REPORT
 from macros_py.store import Store
-from macros_py.vocabulary import FIELD_BY_LABEL
+from macros_py.vocabulary import CANONICAL_FIELDS, FIELD_BY_LABEL
 
 __all__ = ["ALLOWED_AGE_DAYS", "freshness_table", "quality_report"]
 
@@ -51,63 +53,120 @@ def _timeliness(age: int | None, rhythm: str) -> float | None:
     return round(max(0.0, 1.0 - (age - allowed) / allowed), 3)
 
 
-def _completeness(frame: pd.DataFrame, config: MappingConfig, source: SourceSpec) -> float | None:
-    if frame.empty:
+def _source_statistics(
+    connection, config: MappingConfig, source: SourceSpec, resident_source_id: str, known: dict[str, pd.Index]
+) -> dict:
+    """Counts of one source's current records, computed in the database."""
+    cur = current_records_query(source.source_id).subquery("cur")
+    columns = [
+        func.count().label("rows"),
+        *[func.count(cur.c[field.identifier]).label(field.identifier) for field in CANONICAL_FIELDS],
+    ]
+    value_targets = [
+        target
+        for target in dict.fromkeys(m.target for m in config.columns_of(source.source_id))
+        if target not in FIELD_BY_LABEL
+    ]
+    for number, target in enumerate(value_targets):
+        pattern = json.dumps(target, ensure_ascii=False) + ": null"
+        columns.append(
+            func.sum(case((cur.c.values_json.contains(pattern, autoescape=True), 1), else_=0)).label(
+                f"v{number}"
+            )
+        )
+    row = dict(connection.execute(select(*columns)).mappings().one())
+    row["value_nulls"] = {target: int(row[f"v{number}"] or 0) for number, target in enumerate(value_targets)}
+    keys = pd.DataFrame(
+        list(
+            map(tuple, connection.execute(select(cur.c.record_hash, cur.c.resident_id, cur.c.household_id)))
+        ),
+        columns=["record_hash", "resident_id", "household_id"],
+    )
+    row["duplicate_hash"] = int(keys["record_hash"].duplicated().sum())
+    row["duplicate_resident"] = int(keys["resident_id"].dropna().duplicated().sum())
+    if source.source_id != resident_source_id and row["rows"]:
+        for column, key in (("resident_id", "unknown_resident"), ("household_id", "unknown_household")):
+            values = keys[column].dropna()
+            if values.empty:
+                continue
+            row[key] = int((known[column].get_indexer(pd.Index(values.to_numpy(dtype=object))) < 0).sum())
+            break
+    return row
+
+
+def _statistics(store: Store, config: MappingConfig, resident_source_id: str) -> dict[str, dict]:
+    """Per-source counts computed in the database (no records are loaded into memory)."""
+    residents = current_records_query(resident_source_id).subquery("residents")
+    known: dict[str, pd.Index] = {}
+    with store.engine.connect() as connection:
+        for column in ("resident_id", "household_id"):
+            ids = connection.execute(
+                select(func.distinct(residents.c[column])).where(residents.c[column].is_not(None))
+            ).scalars()
+            known[column] = pd.Index(list(ids), dtype=object)
+        return {
+            source.source_id: _source_statistics(connection, config, source, resident_source_id, known)
+            for source in config.sources
+            if source.enabled
+        }
+
+
+def _completeness(row: dict | None, config: MappingConfig, source: SourceSpec) -> float | None:
+    if not row or not row["rows"]:
         return None
     shares = []
     for target in dict.fromkeys(m.target for m in config.columns_of(source.source_id)):
         canonical = FIELD_BY_LABEL.get(target)
         if canonical is not None:
-            shares.append(float(frame[canonical.identifier].notna().mean()))
-        elif frame["values_json"].notna().any():
-            missing = frame["values_json"].str.contains(f'"{target}": null', regex=False).fillna(True)
-            shares.append(float(1.0 - missing.mean()))
+            shares.append(row[canonical.identifier] / row["rows"])
+        else:
+            shares.append(1.0 - row["value_nulls"].get(target, 0) / row["rows"])
     return round(float(np.mean(shares)), 3) if shares else None
-
-
-def _ids(frame: pd.DataFrame, column: str) -> pd.Index:
-    return pd.Index(frame[column].dropna().astype("str").to_numpy(dtype=object)).unique()
 
 
 def _source_row(
     source: SourceSpec,
-    frame: pd.DataFrame,
+    row: dict | None,
     imports_of_source: pd.DataFrame,
-    resident_ids: pd.Index,
-    household_ids: pd.Index,
+    has_residents: bool,
     resident_source_id: str,
     reference_date: dt.date,
 ) -> dict:
-    current = imports_of_source[imports_of_source["current"]]
+    current = imports_of_source[imports_of_source["current"]] if len(imports_of_source) else imports_of_source
     notes: list[str] = []
     extract = current["extract_date"].max() if len(current) else None
     last = imports_of_source["imported_at"].max() if len(imports_of_source) else None
-    if current.empty:
+    if len(current) == 0:
         notes.append("まだ取り込まれていません")
-    read = int(current["rows_read"].sum())
-    bad = int(current["rows_quarantined"].sum())
+    read = int(current["rows_read"].sum()) if len(current) else 0
+    bad = int(current["rows_quarantined"].sum()) if len(current) else 0
     validity = round(1.0 - bad / read, 3) if read else None
     if bad:
         notes.append(f"取込エラー {bad} 行")
-    key = "resident_id" if source.source_id == resident_source_id else "record_hash"
-    duplicates = int(frame[key].dropna().duplicated().sum()) if len(frame) else 0
-    uniqueness = round(1.0 - duplicates / len(frame), 3) if len(frame) else None
-    if duplicates:
-        notes.append(f"重複 {duplicates} 件")
+    count = int(row["rows"]) if row else 0
+    uniqueness = None
+    if count:
+        if source.source_id == resident_source_id:
+            duplicates = row["duplicate_resident"]
+        else:
+            duplicates = row["duplicate_hash"]
+        uniqueness = round(1.0 - duplicates / count, 3)
+        if duplicates:
+            notes.append(f"重複 {duplicates} 件")
     age = _age_days(extract, reference_date)
     timeliness = _timeliness(age, source.update_rhythm)
     if timeliness is not None and timeliness < 1.0:
         notes.append(f"抽出日が {age} 日前です(更新頻度: {source.update_rhythm})")
     consistency = None
-    if source.source_id != resident_source_id and len(resident_ids) and len(frame):
-        for column, known, label in (
-            ("resident_id", resident_ids, "宛名番号"),
-            ("household_id", household_ids, "世帯番号"),
+    if count and has_residents and source.source_id != resident_source_id:
+        for column, unknown_key, label in (
+            ("resident_id", "unknown_resident", "宛名番号"),
+            ("household_id", "unknown_household", "世帯番号"),
         ):
-            values = frame[column].dropna().astype("str")
-            if len(values):
-                unknown = int((known.get_indexer(values.to_numpy(dtype=object)) < 0).sum())
-                consistency = round(1.0 - unknown / len(values), 3)
+            filled = int(row[column])
+            if filled:
+                unknown = int(row.get(unknown_key) or 0)
+                consistency = round(1.0 - unknown / filled, 3)
                 if unknown:
                     notes.append(f"住民記録にない{label} {unknown} 件")
                 break
@@ -116,7 +175,7 @@ def _source_row(
         "名称": source.name,
         "抽出日": "" if extract is None or pd.isna(extract) else pd.Timestamp(extract).date().isoformat(),
         "最終取込": "" if last is None or pd.isna(last) else pd.Timestamp(last).strftime("%Y-%m-%d %H:%M"),
-        "件数": len(frame),
+        "件数": count,
         "完全性": None,
         "妥当性": validity,
         "一意性": uniqueness,
@@ -131,25 +190,21 @@ def quality_report(
 ) -> pd.DataFrame:
     """The 品質レポート table: one row per enabled source, columns as the sheet's headers."""
     history = import_history(store)
-    residents = current_records(store, resident_source_id)
-    resident_ids, household_ids = _ids(residents, "resident_id"), _ids(residents, "household_id")
+    stats = _statistics(store, config, resident_source_id)
+    has_residents = bool(stats.get(resident_source_id, {}).get("rows"))
     rows = []
     for source in config.sources:
         if not source.enabled:
             continue
-        frame = (
-            residents if source.source_id == resident_source_id else current_records(store, source.source_id)
-        )
         row = _source_row(
             source,
-            frame,
+            stats.get(source.source_id),
             history[history["source_id"] == source.source_id] if len(history) else history,
-            resident_ids,
-            household_ids,
+            has_residents,
             resident_source_id,
             reference_date,
         )
-        row["完全性"] = _completeness(frame, config, source)
+        row["完全性"] = _completeness(stats.get(source.source_id), config, source)
         rows.append(row)
     return pd.DataFrame(rows, columns=QUALITY_REPORT.headers)
 

@@ -14,6 +14,7 @@ __all__ = [
     "current_imports",
     "current_quarantine",
     "current_records",
+    "current_records_query",
     "import_history",
     "records_of_import",
     "values_frame",
@@ -44,7 +45,7 @@ def _is_current(source_id: str | None):
     return condition
 
 
-def _records_of(condition) -> pd.DataFrame:
+def _records_of(condition, source_id: str | None = None):
     own = (
         select(
             records.c.record_id,
@@ -58,6 +59,8 @@ def _records_of(condition) -> pd.DataFrame:
         .join(imports, imports.c.import_id == records.c.import_id)
         .where(condition)
     )
+    if source_id is not None:  # lets the database use the (source_id, import_id) index
+        own = own.where(records.c.source_id == source_id)
     carried = (
         select(
             records.c.record_id,
@@ -73,6 +76,11 @@ def _records_of(condition) -> pd.DataFrame:
         .where(condition)
     )
     return own.union_all(carried)
+
+
+def current_records_query(source_id: str | None = None):
+    """The SELECT behind :func:`current_records`, for aggregating in the database."""
+    return _records_of(_is_current(source_id), source_id)
 
 
 def _frame(store: Store, statement) -> pd.DataFrame:
@@ -95,7 +103,7 @@ def current_records(store: Store, source_id: str | None = None) -> pd.DataFrame:
         A row unchanged since an earlier extract keeps that extract's ``record_id``;
         ``import_id``, ``file_name`` and ``row_number`` are always the current file's.
     """
-    return _frame(store, _records_of(_is_current(source_id)))
+    return _frame(store, _records_of(_is_current(source_id), source_id))
 
 
 def records_of_import(store: Store, import_id: int) -> pd.DataFrame:

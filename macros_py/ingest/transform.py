@@ -25,7 +25,7 @@ from macros_py.vocabulary import CANONICAL_FIELDS, SEX_VALUES
 __all__ = ["CANONICAL_COLUMNS", "MappedChunk", "Target", "apply_mapping", "plan_targets"]
 
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(field.identifier for field in CANONICAL_FIELDS)
-QUARANTINE_COLUMNS: tuple[str, ...] = ("row_number", "column_name", "value", "reason")
+QUARANTINE_COLUMNS: tuple[str, ...] = ("position", "row_number", "column_name", "value", "reason")
 REASON_REQUIRED = "必須項目が空です"
 
 
@@ -52,10 +52,17 @@ class Target:
 class MappedChunk:
     """The outcome of one chunk: valid records and quarantine entries."""
 
-    records: pd.DataFrame  # row_number, canonical identifiers, values_json
-    quarantine: pd.DataFrame  # row_number, column_name, value, reason
-    rows_read: int
-    rows_quarantined: int
+    records: pd.DataFrame  # position, row_number, canonical identifiers, values_json
+    quarantine: pd.DataFrame  # position, row_number, column_name, value, reason
+    bad_rows: np.ndarray  # bool per input row: the row went to quarantine
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.bad_rows)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.bad_rows.sum())
 
 
 def plan_targets(mappings: Sequence[ColumnMapping], positions: Mapping[str, int]) -> list[Target]:
@@ -201,14 +208,16 @@ def apply_mapping(
         not_after: latest valid birth date (the extract date).
 
     Returns:
-        Records of rows without any bad cell, and one quarantine entry per bad cell.
+        Records of rows without any bad cell, and one quarantine entry per bad cell;
+        both carry ``position``, the row's index in ``chunk_frame``.
     """
     frame = chunk_frame.reset_index(drop=True)
     n = len(frame)
     rows = pd.Series(np.asarray(row_numbers, dtype="int64"))
     bad = np.zeros(n, dtype=bool)
     problems: list[pd.DataFrame] = []
-    out: dict[str, pd.Series] = {"row_number": rows}
+    positions = np.arange(n, dtype="int64")
+    out: dict[str, pd.Series] = {"position": pd.Series(positions), "row_number": rows}
     fragments: list[pd.Series] = []
     for target in targets:
         raw, text = _joined(frame, target)
@@ -219,6 +228,7 @@ def apply_mapping(
             problems.append(
                 pd.DataFrame(
                     {
+                        "position": positions[failing],
                         "row_number": rows[failing].to_numpy(),
                         "column_name": target.column_label,
                         "value": raw[failing].to_numpy(),
@@ -241,13 +251,12 @@ def apply_mapping(
     else:
         records["values_json"] = None
     quarantine = (
-        pd.concat(problems, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
+        pd.concat(problems, ignore_index=True).sort_values("position", kind="stable").reset_index(drop=True)
         if problems
         else pd.DataFrame({column: pd.Series(dtype="object") for column in QUARANTINE_COLUMNS})
     )
     return MappedChunk(
         records=records.loc[~bad].reset_index(drop=True),
         quarantine=quarantine,
-        rows_read=n,
-        rows_quarantined=int(bad.sum()),
+        bad_rows=bad,
     )
