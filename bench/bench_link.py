@@ -93,7 +93,7 @@ def _blocking_recall(
         if raw.empty:
             continue
         prepared = prepare_people(raw)
-        prepared["cohort"] = source_cohorts(prepared, raw, options)
+        prepared["cohort"] = pd.Series(source_cohorts(prepared, raw, options), dtype=object)
         left, right = block_pairs(prepared, master, config.blocking, config.max_block_size)
         true_resident = raw[["record_id"]].merge(group[["record_id", "true_resident"]], on="record_id")
         true_right = true_resident["true_resident"].map(position).to_numpy(np.int64)

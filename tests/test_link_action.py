@@ -135,3 +135,35 @@ def test_decisions_and_confirmed_links_are_remembered(context):
     with context.store.engine.connect() as connection:
         decisions = connection.execute(select(crosswalk.c.decision, crosswalk.c.decided_by)).all()
     assert ("別人", "tester") in decisions
+
+
+def _decide_conflict(context, first, decision: str):
+    review = first.tables["link_review"]
+    conflict = review[review["ソースID"] == "seikatsu_hogo"].copy()
+    assert len(conflict) == 1
+    conflict["判定"] = decision
+    tables = dict(context.tables)
+    tables["link_review"] = conflict
+    result = run_action(
+        "link", ActionContext(tables=tables, workbook_dir=context.workbook_dir, user_name="tester")
+    )
+    links = current_links(context.store)
+    return result, links[links["source_id"] == "seikatsu_hogo"], conflict["宛名番号"].iloc[0]
+
+
+def test_same_decision_on_a_conflict_links_it(context):
+    first = run_action("link", context)
+    result, links, resident_id = _decide_conflict(context, first, "同一")
+    assert result.to_json()["sources"]["seikatsu_hogo"]["conflict"] == 0
+    decided = links[links["resident_id"] == resident_id]
+    assert list(decided["outcome"]) == ["crosswalk"]
+    assert result.tables["link_review"]["ソースID"].ne("seikatsu_hogo").all()
+
+
+def test_different_decision_on_a_conflict_keeps_it_unlinked(context):
+    first = run_action("link", context)
+    result, links, resident_id = _decide_conflict(context, first, "別人")
+    assert result.to_json()["sources"]["seikatsu_hogo"]["conflict"] == 0
+    assert result.to_json()["sources"]["seikatsu_hogo"]["none"] == 1
+    assert resident_id not in set(links["resident_id"].dropna())
+    assert result.tables["link_review"]["ソースID"].ne("seikatsu_hogo").all()

@@ -8,60 +8,27 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, insert, select
+from sqlalchemy import insert
 
 from macros_py.actions import ActionContext, ActionResult
 from macros_py.link.crosswalk import load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
 from macros_py.link.prepare import text_values
-from macros_py.link.query import latest_run_id
+from macros_py.link.query import latest_run_id, linkable_records
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
 from macros_py.store import Store
-from macros_py.store.tables_ingest import imports, records
 from macros_py.store.tables_link import link_models, links
 
 __all__ = ["current_source_records", "link_action"]
 
 logger = logging.getLogger(__name__)
 
-_RECORD_COLUMNS = [
-    "record_id",
-    "source_id",
-    "resident_id",
-    "household_id",
-    "name",
-    "name_kana",
-    "birth_date",
-    "sex",
-    "address",
-    "relationship",
-    "school",
-    "grade",
-    "class_name",
-    "student_number",
-    "values_json",
-]
-
 
 def current_source_records(store: Store) -> pd.DataFrame:
-    """Records of the latest non-superseded imports of every source."""
-    try:
-        from macros_py.ingest.query import current_records
-    except ImportError:
-        current_records = None
-    if current_records is not None:
-        return current_records(store)
-    query = (
-        select(*[records.c[c] for c in _RECORD_COLUMNS])
-        .select_from(records.join(imports, records.c.import_id == imports.c.import_id))
-        .where(and_(imports.c.superseded_by.is_(None), imports.c.status == "stored"))
-        .order_by(records.c.record_id)
-    )
-    with store.engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return pd.DataFrame(rows, columns=_RECORD_COLUMNS)
+    """Records of the latest non-superseded imports of every source (linkage columns)."""
+    return linkable_records(store)
 
 
 def _log_row(user: str, kind: str, text: str) -> dict:
@@ -86,7 +53,7 @@ def _roster_numbers(frame: pd.DataFrame) -> pd.Series:
     return out
 
 
-def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> list[dict]:
+def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """Rows of the links table, built column-wise."""
     detail = links["detail"].to_numpy(dtype=object)
     detail_json = (
@@ -97,7 +64,7 @@ def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> list
         + "}"
     )
     resident = links["resident_id"].to_numpy(dtype=object)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "run_id": run_id,
             "record_id": records["record_id"].to_numpy(np.int64),
@@ -107,9 +74,30 @@ def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> list
             "method": links["method"].to_numpy(dtype=object),
             "score": links["score"].to_numpy(float),
             "detail_json": detail_json,
-        }
-    ).astype(object)
-    return frame.to_dict("records")
+        },
+        dtype=object,
+    )
+
+
+def _insert_frame(store: Store, table, frame: pd.DataFrame) -> None:
+    """Insert a DataFrame in one transaction with the driver's ``executemany``."""
+    if frame.empty:
+        return
+    names = list(frame.columns)
+    with store.engine.begin() as connection:
+        style = connection.dialect.paramstyle
+        if style == "qmark":
+            marks = ["?"] * len(names)
+        elif style in ("format", "pyformat"):
+            marks = ["%s"] * len(names)
+        elif style == "numeric":
+            marks = [f":{i + 1}" for i in range(len(names))]
+        else:
+            connection.execute(insert(table), frame.to_dict("records"))
+            return
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+        values = [column.tolist() for column in (frame[name].to_numpy(dtype=object) for name in names)]
+        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
 
 
 def link_action(context: ActionContext) -> ActionResult:
@@ -160,10 +148,7 @@ def link_action(context: ActionContext) -> ActionResult:
 
     step = time.perf_counter()
     run_id = (latest_run_id(store) or 0) + 1
-    rows = _links_rows(run_id, raw, result)
-    if rows:
-        with store.engine.begin() as connection:
-            connection.execute(insert(links), rows)
+    _insert_frame(store, links, _links_rows(run_id, raw, result))
     keys = pd.Series(run.keys, dtype=object)
     _remember_auto_links(store, raw, keys, result, decisions)
     if run.model is not None:

@@ -115,7 +115,9 @@ def _school_year(reference_date: pd.Timestamp) -> int:
 
 def birth_cohort(birth: pd.Series) -> np.ndarray:
     """School cohort of ``YYYYMMDD`` births: born 2 April Y to 1 April Y+1 → Y (NaN if unknown)."""
-    numbers = pd.to_numeric(birth, errors="coerce").to_numpy(dtype=float)
+    codes, uniques = pd.factorize(pd.Series(birth, dtype=object).to_numpy(dtype=object))
+    distinct = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float)
+    numbers = np.append(distinct, np.nan)[codes]
     year, month_day = numbers // 10000, numbers % 10000
     return np.where(month_day >= 402, year, year - 1)
 

@@ -70,7 +70,7 @@ class LinkRun:
 def prepare_master(master_raw: pd.DataFrame) -> pd.DataFrame:
     """The prepared resident master with ``cohort`` (school year of birth) and ``twin``."""
     master = prepare_people(master_raw)
-    master["cohort"] = cohort_text(birth_cohort(master["birth"]))
+    master["cohort"] = pd.Series(cohort_text(birth_cohort(master["birth"])), dtype=object)
     master["twin"] = twin_residents(master)
     return master
 
@@ -269,7 +269,9 @@ def link_records(
     started = time.perf_counter()
     rest = np.flatnonzero(outcome != "exact")
     prepared_rest = prepare_people(records.iloc[rest])
-    prepared_rest["cohort"] = source_cohorts(prepared_rest, records.iloc[rest], options)
+    prepared_rest["cohort"] = pd.Series(
+        source_cohorts(prepared_rest, records.iloc[rest], options), dtype=object
+    )
     prepared = prepared_rest.set_axis(rest).reindex(pd.RangeIndex(len(records))).astype(object)
     prepared = prepared.where(prepared.notna(), "")
     keys = np.full(len(records), "", dtype=object)

@@ -76,12 +76,14 @@ def parse_birth_dates(values: pd.Series) -> pd.Series:
     Parsing is :func:`macros_py.normalize.dates.parse_dates`. Malformed values give ""
     (unknown), never an error: matching then relies on the other fields.
     """
-    series = pd.Series(values, dtype=object).reset_index(drop=True)
-    series = series.where(series.astype(str).str.strip() != "", None)
-    dates = parse_dates(series).dates
+    raw = pd.Series(values, dtype=object).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    distinct = distinct.where(distinct.astype(str).str.strip() != "", None)
+    dates = parse_dates(distinct).dates
     text = dates.dt.strftime("%Y%m%d").to_numpy(dtype=object)
     text[dates.isna().to_numpy()] = ""
-    return pd.Series(text, dtype=object)
+    return pd.Series(np.append(text, "").astype(object)[codes], dtype=object)
 
 
 def _parts(values: np.ndarray, index: int) -> np.ndarray:
@@ -140,4 +142,4 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
         "household_id": text_values(frame, "household_id"),
         "resident_id": text_values(frame, "resident_id"),
     }
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame))).astype(object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)), dtype=object)

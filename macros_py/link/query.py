@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from macros_py.store import Store
 from macros_py.store.tables_link import links
 
-__all__ = ["current_links", "latest_run_id"]
+__all__ = ["LINKABLE_COLUMNS", "current_links", "latest_run_id", "linkable_records"]
+
+LINKABLE_COLUMNS = (
+    "record_id",
+    "source_id",
+    "resident_id",
+    "household_id",
+    "name",
+    "name_kana",
+    "birth_date",
+    "sex",
+    "address",
+    "school",
+    "grade",
+    "class_name",
+    "student_number",
+    "values_json",
+)
 
 
 def latest_run_id(store: Store) -> int | None:
@@ -28,3 +46,29 @@ def current_links(store: Store) -> pd.DataFrame:
             select(*[links.c[c] for c in columns]).where(links.c.run_id == run_id)
         ).all()
     return pd.DataFrame(rows, columns=columns)
+
+
+def linkable_records(store: Store) -> pd.DataFrame:
+    """Current records of every source, only the columns linkage reads, as object columns.
+
+    Same rows as :func:`macros_py.ingest.query.current_records`, read without per-value
+    type conversion (dates stay as the database returns them; linkage parses them once
+    per distinct value). ``values_json`` is read only for records with a class (組), for
+    the 出席番号 of roster chaining. Unordered.
+    """
+    from macros_py.ingest.query import current_records_query
+
+    current = current_records_query().subquery()
+    columns = [current.c[c] for c in LINKABLE_COLUMNS if c != "values_json"]
+    values = case((current.c.class_name.isnot(None), current.c.values_json), else_=None).label("values_json")
+    statement = select(*columns, values)
+    with store.engine.connect() as connection:
+        sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        rows = connection.exec_driver_sql(sql).fetchall()
+    data = list(zip(*rows, strict=True)) if rows else [()] * len(LINKABLE_COLUMNS)
+    frame = pd.DataFrame(
+        {name: np.array(column, dtype=object) for name, column in zip(LINKABLE_COLUMNS, data, strict=True)},
+        dtype=object,
+    )
+    frame["record_id"] = frame["record_id"].astype(np.int64)
+    return frame
