@@ -165,25 +165,36 @@ def _current_filter(source_id: str):
     )
 
 
-def _already_imported(connection: Connection, source_id: str, sha: str, file_name: str) -> int | None:
-    """rows_read of a stored import with the same content, unless this file reverts a change."""
+def _already_imported(
+    connection: Connection, source_id: str, sha: str, file_name: str, extract: dt.date | None
+) -> int | None:
+    """rows_read of a stored import of the same content and extract, else ``None``.
+
+    Identical content with a newer extract date is imported again (all rows carried) so
+    that the newer extract is complete; a file put back after being replaced is too.
+    """
     matches = connection.execute(
         select(
-            imports.c.import_id, imports.c.rows_read, imports.c.superseded_by, imports.c.extract_date
+            imports.c.import_id,
+            imports.c.rows_read,
+            imports.c.superseded_by,
+            imports.c.extract_date,
+            imports.c.file_name,
         ).where(imports.c.source_id == source_id, imports.c.file_sha256 == sha, imports.c.status == "stored")
     ).all()
-    if not matches:
+    same = [m for m in matches if (m.extract_date == extract if extract else m.file_name == file_name)]
+    if not same:
         return None
-    if any(match.superseded_by is None for match in matches):
-        return matches[0].rows_read
+    if any(match.superseded_by is None for match in same):
+        return same[0].rows_read
     replaced_by_same_file = connection.execute(
         select(func.count()).where(
             _current_filter(source_id),
             imports.c.file_name == file_name,
-            imports.c.extract_date == matches[0].extract_date,
+            imports.c.extract_date == same[0].extract_date,
         )
     ).scalar_one()
-    return None if replaced_by_same_file else matches[0].rows_read
+    return None if replaced_by_same_file else same[0].rows_read
 
 
 def _carry_pool(connection: Connection, source_id: str, file_name: str, extract: dt.date) -> pd.DataFrame:
@@ -424,7 +435,9 @@ def _open_file(
         sha = raw.sha256
         outcome.notes += raw.notes
         with store.engine.connect() as connection:
-            previous_read = _already_imported(connection, source.source_id, sha, file_name)
+            previous_read = _already_imported(
+                connection, source.source_id, sha, file_name, outcome.extract_date
+            )
         if previous_read is not None:
             outcome.read = outcome.unchanged = previous_read
             _record_attempt(store, outcome, sha, user_name, "unchanged")
