@@ -323,6 +323,11 @@ def match_people(
     runner_up = runner.reindex(rows).fillna(-np.inf).to_numpy()
     birth_ok = np.isin(level["birth"][picked], (-1, 2, 3)) if "birth" in level else np.ones(len(picked), bool)
     given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
+    # A different surname (marriage, divorce) is automatic only at the same address.
+    surname_level = level.get("surname", np.full(len(pairs), -1))[picked]
+    address_level = level.get("address", np.full(len(pairs), -1))[picked]
+    address_top = config.comparisons[names.index("address")].n_levels - 1 if "address" in names else 0
+    surname_ok = (surname_level >= 2) | (surname_level == -1) | (address_level == address_top)
     margin_ok = weight[picked] - runner_up >= options.margin_bits
     grade_ok = np.ones(len(picked), dtype=bool)
     if extra is not None and "grade" in extra.columns and options.reference_date is not None:
@@ -335,7 +340,14 @@ def match_people(
         )
         known = ~np.isnan(grade) & ~np.isnan(expected)
         grade_ok = ~known | (grade == expected) | ((grade == expected - 6) & ~elementary)
-    auto = (probability[picked] >= options.auto_threshold) & birth_ok & given_ok & margin_ok & grade_ok
+    auto = (
+        (probability[picked] >= options.auto_threshold)
+        & birth_ok
+        & given_ok
+        & surname_ok
+        & margin_ok
+        & grade_ok
+    )
     review = ~auto & (probability[picked] >= options.review_threshold)
     outcome = np.where(auto, "auto", np.where(review, "review", "none"))
     reasons = np.select(
@@ -344,6 +356,7 @@ def match_people(
             ~grade_ok,
             ~birth_ok,
             ~given_ok,
+            ~surname_ok,
             ~margin_ok,
         ],
         [
@@ -351,6 +364,7 @@ def match_people(
             "学年と生年月日が合わない",
             "生年月日が一致しない",
             "名が一致しない",
+            "氏が違い住所も一致しない",
             "同程度の候補が他にもある",
         ],
         default="一致度が自動しきい値未満",

@@ -38,7 +38,7 @@ from macros_py.link.match import (
     twin_residents,
 )
 from macros_py.link.prepare import parse_birth_dates, prepare_people, prepare_sex, text_values
-from macros_py.link.roster import choose_anchor_source, roster_keys, roster_links
+from macros_py.link.roster import choose_anchor_source, roster_keys, roster_links, school_name_keys
 from macros_py.link.rules import exact_resident_join
 
 __all__ = ["LINKED", "OUTCOMES", "LinkRun", "link_records", "link_source", "prepare_master", "source_cohorts"]
@@ -297,9 +297,10 @@ def link_records(
     _apply_crosswalk(run, np.flatnonzero(run.undecided()), keys, same)
 
     roster = roster_keys(records)
+    school_names = school_name_keys(records, prepared)
     anchor = choose_anchor_source(records, roster)
-    dependent_sources = set(pd.unique(run.source[roster != ""])) - {anchor}
-    dependent = np.isin(run.source, list(dependent_sources))
+    dependent_sources = set(pd.unique(run.source[(roster != "") | (school_names != "")])) - {anchor}
+    dependent = np.isin(run.source, list(dependent_sources)) & (anchor != "")
     started = time.perf_counter()
     model = _fuzzy(
         run,
@@ -316,25 +317,27 @@ def link_records(
 
     started = time.perf_counter()
     _chain_student_numbers(run, records, keys, dependent)
-    candidates = np.flatnonzero(run.undecided() & dependent)
     anchor_rows = np.flatnonzero((run.source == anchor) & np.isin(run.outcome, LINKED))
-    taken = set(run.taken().tolist())
-    chained = roster_links(
-        roster, candidates, roster[anchor_rows], run.m[anchor_rows], prepared, master, run.group
-    )
-    if len(chained):
-        codes = run.group[chained["position"].to_numpy(np.int64)] * len(master) + chained["master"].to_numpy(
-            np.int64
+    for chain_keys, method, reason in (
+        (roster, "名簿(学校・学年・組・番号)", "学校・学年・組・出席番号と氏名が照合済みの出欠記録と一致"),
+        (school_names, "名簿(学校・学年・氏名)", "学校・学年・氏名が照合済みの出欠記録と一致(同名なし)"),
+    ):
+        chained = roster_links(
+            chain_keys,
+            np.flatnonzero(run.undecided() & dependent),
+            chain_keys[anchor_rows],
+            run.m[anchor_rows],
+            prepared,
+            master,
+            run.group,
         )
-        chained = chained[[code not in taken for code in codes.tolist()]]
-        run.set(
-            chained["position"].to_numpy(np.int64),
-            chained["master"].to_numpy(np.int64),
-            "roster",
-            "名簿(学校・学年・組・番号)",
-            chained["score"].to_numpy(float),
-            chained["reason"].to_numpy(dtype=object),
-        )
+        if len(chained):
+            position = chained["position"].to_numpy(np.int64)
+            target = chained["master"].to_numpy(np.int64)
+            free = ~np.isin(run.group[position] * len(master) + target, run.taken())
+            run.set(
+                position[free], target[free], "roster", method, chained["score"].to_numpy(float)[free], reason
+            )
     seconds["roster"] = time.perf_counter() - started
     started = time.perf_counter()
     model = _fuzzy(

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from macros_py.link.prepare import text_values
 
-__all__ = ["NAME_AGREEMENT", "choose_anchor_source", "roster_keys", "roster_links"]
+__all__ = ["NAME_AGREEMENT", "choose_anchor_source", "roster_keys", "roster_links", "school_name_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ def roster_keys(records: pd.DataFrame) -> np.ndarray:
     complete = np.logical_and.reduce([part != "" for part in parts])
     key = parts[0] + "|" + parts[1] + "|" + parts[2] + "|" + parts[3]
     return np.where(complete, key, "")
+
+
+def school_name_keys(records: pd.DataFrame, prepared: pd.DataFrame) -> np.ndarray:
+    """``学校|学年|氏名`` (folded full name) per record for school lists without a class roster."""
+    school = text_values(records, "school")
+    grade = _numeric_text(text_values(records, "grade"))
+    name = prepared["surname_loose"].to_numpy(dtype=object) + prepared["given_loose"].to_numpy(dtype=object)
+    complete = (school != "") & (grade != "") & (prepared["surname_loose"].to_numpy(dtype=object) != "")
+    complete &= prepared["given_loose"].to_numpy(dtype=object) != ""
+    return np.where(complete, school + "|" + grade + "|" + name, "")
 
 
 def _numeric_text(values: np.ndarray) -> np.ndarray:
@@ -109,10 +119,10 @@ def roster_links(
         groups: source code of every record (a resident is taken once per source).
 
     Returns:
-        One row per roster link: ``position`` (record), ``master``, ``score`` (name
-        similarity 0–1) and ``reason``.
+        One row per roster link: ``position`` (record), ``master`` and ``score`` (name
+        similarity 0–1).
     """
-    empty = pd.DataFrame({"position": [], "master": [], "score": [], "reason": []})
+    empty = pd.DataFrame({"position": [], "master": [], "score": []})
     anchors = pd.DataFrame({"key": anchor_keys, "master": anchor_master})
     anchors = anchors[anchors["key"] != ""]
     # A key held by two linked anchor records (a seat reused after a transfer) is ambiguous.
@@ -158,6 +168,5 @@ def roster_links(
             "position": joined["position"].to_numpy(np.int64),
             "master": joined["master"].to_numpy(np.int64),
             "score": joined["score"].to_numpy(float),
-            "reason": "学校・学年・組・出席番号と氏名が照合済みの出欠記録と一致",
         }
     )
