@@ -215,20 +215,85 @@ def _xlsx_headers(rows: list[tuple], header_row: int, merges: list[tuple[int, in
     return _header_cells(headers)
 
 
-def _xlsx_chunks(rows_iter, first_row: int, width: int, chunk_rows: int) -> Iterator[RawChunk]:
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _number_text(text: str, style: int, date_styles) -> str:
+    if style in date_styles:
+        from openpyxl.utils.datetime import from_excel
+
+        try:
+            return _cell_text(from_excel(float(text)))
+        except (ValueError, OverflowError):
+            return text
+    if "." in text or "E" in text or "e" in text:
+        number = float(text)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    return text
+
+
+def _fast_rows(worksheet, first_row: int, width: int) -> Iterator[tuple[int, list[str]]]:
+    """Stream (Excel row number, cell texts) from the sheet XML, past the header rows.
+
+    Faster than openpyxl's cell objects for large sheets: shared strings and inline
+    strings as text, booleans as 1/0, date-formatted numbers as ISO dates, other
+    numbers as written (integral floats without ``.0``), formulas as cached values.
+    """
+    import xml.etree.ElementTree as ElementTree
+
+    shared = worksheet._shared_strings
+    date_styles = set(getattr(worksheet.parent, "_date_formats", {}) or {})
+    row_tag, cell_tag, value_tag, text_tag = (f"{_MAIN_NS}{name}" for name in ("row", "c", "v", "t"))
+    counter = 0
+    with worksheet._get_source() as stream:
+        for _event, element in ElementTree.iterparse(stream, events=("end",)):
+            if element.tag != row_tag:
+                continue
+            counter = int(element.get("r") or counter + 1)
+            if counter < first_row:
+                element.clear()
+                continue
+            cells = [""] * width
+            position = -1
+            for cell in element.iter(cell_tag):
+                reference = cell.get("r")
+                match = _CELL_REF.match(reference) if reference else None
+                position = _column_index(match.group(1).encode()) if match else position + 1
+                if position >= width:
+                    continue
+                kind = cell.get("t", "n")
+                if kind == "inlineStr":
+                    cells[position] = "".join(node.text or "" for node in cell.iter(text_tag))
+                    continue
+                value = cell.find(value_tag)
+                if value is None or value.text is None:
+                    continue
+                if kind == "s":
+                    cells[position] = str(shared[int(value.text)])
+                elif kind == "b":
+                    cells[position] = "1" if value.text == "1" else "0"
+                elif kind == "n":
+                    cells[position] = _number_text(value.text, int(cell.get("s", 0)), date_styles)
+                else:
+                    cells[position] = value.text
+            element.clear()
+            yield counter, cells
+
+
+def _xlsx_chunks(rows: Iterator[tuple[int, list[str]]], chunk_rows: int) -> Iterator[RawChunk]:
     buffer: list[list[str]] = []
     numbers: list[int] = []
-    for number, row in enumerate(rows_iter, start=first_row):
-        cells = [_cell_text(value) for value in row[:width]]
+    for number, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
-        cells.extend([""] * (width - len(cells)))
         buffer.append(cells)
         numbers.append(number)
         if len(buffer) >= chunk_rows:
-            yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
+            yield RawChunk(pd.DataFrame(buffer, columns=range(len(cells)), dtype="str"), np.array(numbers))
             buffer, numbers = [], []
     if buffer:
+        width = len(buffer[0])
         yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
 
 
@@ -270,8 +335,8 @@ def read_xlsx_table(path: Path, source: SourceSpec, chunk_rows: int = 50_000) ->
 
     def chunks() -> Iterator[RawChunk]:
         try:
-            rows = worksheet.iter_rows(min_row=source.header_row + 1, values_only=True)
-            yield from _xlsx_chunks(rows, source.header_row + 1, len(headers), chunk_rows)
+            rows = _fast_rows(worksheet, source.header_row + 1, len(headers))
+            yield from _xlsx_chunks(rows, chunk_rows)
         finally:
             workbook.close()
 
