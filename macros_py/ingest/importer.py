@@ -301,7 +301,11 @@ def _store_mapped(
     connection: Connection, outcome: FileOutcome, source_id: str, mapped: MappedChunk, matcher: _Matcher
 ) -> None:
     """Write one mapped chunk: new records, carried references, quarantine entries."""
-    hashes = record_hashes(mapped.records)
+    if "record_hash" in mapped.records:  # computed once for a batch of small files
+        hashes = mapped.records["record_hash"].to_numpy(dtype=str)
+        mapped = MappedChunk(mapped.records.drop(columns="record_hash"), mapped.quarantine, mapped.bad_rows)
+    else:
+        hashes = record_hashes(mapped.records)
     reused = matcher.match(hashes)
     new = reused < 0
     fresh = (
@@ -558,6 +562,7 @@ def _import_batch(
         targets = plan_targets(config.columns_of(source.source_id), positions)
         not_after = batch[0][0].outcome.extract_date or reference_date
         mapped = apply_mapping(combined, np.concatenate(numbers), targets, config.code_tables, not_after)
+        mapped.records["record_hash"] = record_hashes(mapped.records)
         record_owner = owner[mapped.records["position"].to_numpy()]
         problem_owner = owner[mapped.quarantine["position"].to_numpy(dtype="int64")]
     for index, (opened, path) in enumerate(batch):

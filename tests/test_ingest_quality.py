@@ -1,0 +1,64 @@
+"""品質レポート and freshness: each dimension reacts to the data it measures."""
+
+from __future__ import annotations
+
+from fixtures.ingest import make_fixtures as fx
+from fixtures.ingest.helpers import (
+    JUMIN_COLUMNS,
+    JUMIN_SOURCE,
+    SEX_CODES,
+    mapping_tables,
+    run_import,
+    source_row,
+)
+
+from macros_py.ingest.quality import _timeliness
+
+
+def test_quality_dimensions_per_source(tmp_path):
+    exports = tmp_path / "exports"
+    fx.write_csv(exports / "住民記録", "住民記録_20251130.csv", fx.GOOD_ROWS)
+    fx.write_csv(
+        exports / "手当",
+        "手当_20250831.csv",
+        [["0001", "1"], ["0002", ""], ["0999", "2"], ["0001", "1"]],
+        header=["宛名番号", "区分"],
+    )
+    mapping = mapping_tables(
+        sources=[JUMIN_SOURCE, source_row("allowance", "手当/手当_*.csv", 更新頻度="月次")],
+        columns=[
+            *JUMIN_COLUMNS,
+            ["allowance", "宛名番号", "宛名番号", "文字", "", "はい"],
+            ["allowance", "区分", "支給区分", "文字", "", ""],
+        ],
+        codes=SEX_CODES,
+    )
+    result = run_import(tmp_path, mapping)
+    quality = result.tables["quality_report"].set_index("ソースID")
+    allowance = quality.loc["allowance"]
+    assert allowance["件数"] == 4
+    assert allowance["完全性"] == round((1.0 + 0.75) / 2, 3)
+    assert allowance["妥当性"] == 1.0
+    assert allowance["一意性"] == 0.75  # rows 2 and 5 are identical
+    assert allowance["整合性"] == 0.75  # 0999 is not in 住民記録
+    assert allowance["適時性"] == 0.0  # 91 days old, monthly: more than twice the rhythm
+    assert "住民記録にない宛名番号 1 件" in allowance["注意"] and "91 日前" in allowance["注意"]
+    jumin = quality.loc["jumin"]
+    assert (jumin["件数"], jumin["一意性"], jumin["適時性"]) == (3, 1.0, 1.0)
+    freshness = result.tables["freshness"].set_index("ソースID")["鮮度"].to_dict()
+    assert freshness == {"jumin": "最新(0日前)", "allowance": "古い(91日前)"}
+
+
+def test_sources_without_files_are_listed_as_not_imported(tmp_path):
+    (tmp_path / "exports").mkdir()
+    result = run_import(tmp_path)
+    assert result.tables["quality_report"]["注意"].tolist() == ["まだ取り込まれていません"]
+    assert result.tables["freshness"]["鮮度"].tolist() == ["未取込"]
+    assert any("ファイルが見つかりません" in message for message in result.messages)
+
+
+def test_timeliness_falls_from_one_to_zero_at_twice_the_rhythm():
+    assert _timeliness(31, "月次") == 1.0
+    assert _timeliness(46, "月次") < 1.0
+    assert _timeliness(62, "月次") == 0.0
+    assert _timeliness(400, "随時") is None
