@@ -197,11 +197,13 @@ def _already_imported(
     return None if replaced_by_same_file else same[0].rows_read
 
 
-def _carry_pool(connection: Connection, source_id: str, file_name: str, extract: dt.date) -> pd.DataFrame:
+def _carry_pool(
+    connection: Connection, source_id: str, file_name: str, extract: dt.date, import_id: int
+) -> pd.DataFrame:
     """Records this file may reuse: those of the extract it supersedes, not yet reused."""
     current = connection.execute(
         select(imports.c.import_id, imports.c.extract_date, imports.c.file_name).where(
-            _current_filter(source_id)
+            _current_filter(source_id), imports.c.import_id != import_id
         )
     ).all()
     if any(row.extract_date and row.extract_date > extract for row in current):
@@ -222,7 +224,9 @@ def _carry_pool(connection: Connection, source_id: str, file_name: str, extract:
         )
     if not replaced:
         return pd.DataFrame({"record_hash": [], "record_id": []})
-    own = select(records.c.record_id, records.c.record_hash).where(records.c.import_id.in_(replaced))
+    own = select(records.c.record_id, records.c.record_hash).where(
+        records.c.source_id == source_id, records.c.import_id.in_(replaced)
+    )
     carried = (
         select(carried_records.c.record_id, records.c.record_hash)
         .join(records, records.c.record_id == carried_records.c.record_id)
@@ -482,7 +486,9 @@ def _store_file(
                 )
             ).inserted_primary_key[0]
             pool = (
-                _carry_pool(connection, source.source_id, outcome.file, outcome.extract_date)
+                _carry_pool(
+                    connection, source.source_id, outcome.file, outcome.extract_date, outcome.import_id
+                )
                 if outcome.extract_date
                 else pd.DataFrame()
             )
