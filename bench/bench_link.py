@@ -33,6 +33,7 @@ from macros_py.actions import ActionContext, run_action
 from macros_py.config.defaults import default_tables
 from macros_py.ingest.query import current_records
 from macros_py.link.action import current_source_records
+from macros_py.link.arrays import isin_codes
 from macros_py.link.blocking import block_pairs
 from macros_py.link.match import MatchOptions, resident_model_config
 from macros_py.link.pipeline import prepare_master, source_cohorts
@@ -97,7 +98,7 @@ def _blocking_recall(
         left, right = block_pairs(prepared, master, config.blocking, config.max_block_size)
         true_resident = raw[["record_id"]].merge(group[["record_id", "true_resident"]], on="record_id")
         true_right = true_resident["true_resident"].map(position).to_numpy(np.int64)
-        found = np.isin(np.arange(len(raw)) * len(master) + true_right, left * len(master) + right)
+        found = isin_codes(np.arange(len(raw)) * len(master) + true_right, left * len(master) + right)
         out[source_id] = (len(raw), float(found.mean()))
     return out
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import isin_codes
+
 __all__ = ["best_and_runner_up", "one_to_one"]
 
 
@@ -31,8 +33,7 @@ def one_to_one(
     chosen = np.zeros(len(score), dtype=bool)
     alive = score >= min_score
     # Deterministic tie-break: score, then lower left, then lower right position.
-    order_key = pd.DataFrame({"s": -score, "i": left_index, "j": right_index})
-    ranked = order_key.sort_values(["s", "i", "j"], kind="stable").index.to_numpy()
+    ranked = np.lexsort((right_index, left_index, -np.asarray(score, dtype=float)))
     while alive.any():
         candidates = ranked[alive[ranked]]
         frame = pd.DataFrame({"p": candidates, "i": left_index[candidates], "j": right_index[candidates]})
@@ -42,8 +43,8 @@ def one_to_one(
         if len(accepted) == 0:
             break
         chosen[accepted] = True
-        used_left = np.isin(left_index, left_index[accepted])
-        used_right = np.isin(right_index, right_index[accepted])
+        used_left = isin_codes(left_index, left_index[accepted])
+        used_right = isin_codes(right_index, right_index[accepted])
         alive &= ~(used_left | used_right)
     return chosen
 

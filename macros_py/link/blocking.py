@@ -13,6 +13,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import isin_codes, unique_codes
+
 __all__ = ["block_pairs", "blocking_recall"]
 
 logger = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def block_pairs(
         logger.debug("blocking rule %s: %d pairs", rule, len(i))
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    codes = np.unique(np.concatenate(found))
+    codes = unique_codes(np.concatenate(found))
     return codes // n_right, codes % n_right
 
 
@@ -100,4 +102,4 @@ def blocking_recall(
         return 1.0
     candidates = left_index.astype(np.int64) * n_right + right_index
     truth = np.asarray(true_left, np.int64) * n_right + np.asarray(true_right, np.int64)
-    return float(np.isin(truth, candidates).mean())
+    return float(isin_codes(truth, candidates).mean())

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import isin_codes
 from macros_py.link.assign import one_to_one
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import level_labels
@@ -81,7 +82,7 @@ RESIDENT_MODEL: dict = {
         ["kana_full"],
         ["surname", "given"],
         ["given", "address"],
-        ["kana_given", "birth_year"],
+        ["kana_given_head", "birth_ym"],
         ["surname", "birth_md"],
         ["household_id"],
         ["surname", "cohort"],
@@ -264,9 +265,9 @@ def match_people(
                 np.array([m for _, m in forbidden], dtype=np.int64),
             )
         codes = left.astype(np.int64) * len(master) + right
-        blocked = np.isin(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
+        blocked = isin_codes(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
     if taken is not None and len(taken):
-        blocked |= np.isin(pair_group * len(master) + right, taken)
+        blocked |= isin_codes(pair_group * len(master) + right, taken)
     twins = twin_residents(master)[right]
     given_level = level.get("given", np.full(len(pairs), -1))
     # Twins are never merged: a resident with a twin needs the written given name.
@@ -296,10 +297,8 @@ def match_people(
     chosen_mask = (target[representative[left]] == right) & np.isfinite(weight)
 
     # Runner-up: the best other candidate of the same record.
-    order = pd.DataFrame({"i": left, "w": weight, "chosen": chosen_mask}).sort_values(
-        ["i", "chosen", "w"], ascending=[True, False, False]
-    )
-    runner = order[~order["chosen"]].groupby("i")["w"].max()
+    runner = np.full(len(source), -np.inf)
+    np.maximum.at(runner, left[~chosen_mask], weight[~chosen_mask])
 
     result = pd.DataFrame(
         {
@@ -312,15 +311,16 @@ def match_people(
         },
         index=pd.RangeIndex(len(source)),
     )
-    best_any = pd.DataFrame({"i": left, "p": probability}).groupby("i")["p"].max()
-    result.loc[best_any.index, "probability"] = best_any.to_numpy()
+    best_any = np.zeros(len(source))
+    np.maximum.at(best_any, left, probability)
+    result["probability"] = best_any
     picked = np.flatnonzero(chosen_mask)
     rows = left[picked]
     result.loc[rows, "master"] = right[picked]
     result.loc[rows, "probability"] = probability[picked]
     result.loc[rows, "weight"] = weight[picked]
 
-    runner_up = runner.reindex(rows).fillna(-np.inf).to_numpy()
+    runner_up = runner[rows]
     birth_ok = np.isin(level["birth"][picked], (-1, 2, 3)) if "birth" in level else np.ones(len(picked), bool)
     given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
     # A different surname (marriage, divorce) is automatic only at the same address.

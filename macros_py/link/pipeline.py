@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import isin_codes, unique_codes
 from macros_py.link.crosswalk import DIFFERENT, SAME, record_keys
 from macros_py.link.fellegi_sunter import LinkModel
 from macros_py.link.match import (
@@ -132,7 +133,7 @@ class _Run:
     def taken(self) -> np.ndarray:
         """Codes ``group * len(master) + master`` of residents already linked per source."""
         linked = np.isin(self.outcome, LINKED) & (self.m >= 0)
-        return np.unique(self.group[linked] * len(self.master) + self.m[linked])
+        return unique_codes(self.group[linked] * len(self.master) + self.m[linked])
 
     def undecided(self) -> np.ndarray:
         return self.outcome == ""
@@ -334,7 +335,7 @@ def link_records(
         if len(chained):
             position = chained["position"].to_numpy(np.int64)
             target = chained["master"].to_numpy(np.int64)
-            free = ~np.isin(run.group[position] * len(master) + target, run.taken())
+            free = ~isin_codes(run.group[position] * len(master) + target, run.taken())
             run.set(
                 position[free], target[free], "roster", method, chained["score"].to_numpy(float)[free], reason
             )

@@ -6,7 +6,8 @@ row per input row, in order, with text columns where "" means unknown:
 
 ``surname, given, surname_loose, given_loose`` (variant kanji folded; loose also folds
 斉/斎), ``kana_surname, kana_given, kana_full`` (kana keys), ``birth`` (``YYYYMMDD``),
-``birth_year``, ``birth_md``, ``sex``, ``town``, ``chome`` (town + 丁目), ``address``
+``birth_year``, ``birth_md``, ``birth_ym`` (``YYYYMM``), ``kana_given_head`` (first two
+kana of the given-name reading, for blocking), ``sex``, ``town``, ``chome`` (town + 丁目), ``address``
 (town + 丁目-番地-号), ``household_id``, ``resident_id``.
 """
 
@@ -35,6 +36,8 @@ PREPARED_COLUMNS = (
     "birth",
     "birth_year",
     "birth_md",
+    "birth_ym",
+    "kana_given_head",
     "sex",
     "town",
     "chome",
@@ -135,6 +138,8 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
         "birth": birth,
         "birth_year": _mapped(birth, lambda v: v[:4]),
         "birth_md": _mapped(birth, lambda v: v[4:8]),
+        "birth_ym": _mapped(birth, lambda v: v[:6]),
+        "kana_given_head": _mapped(kana_given, lambda v: v[:2]),
         "sex": sex,
         "town": _parts(keys, 0),
         "chome": _parts(keys, 1),
