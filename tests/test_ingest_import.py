@@ -246,3 +246,43 @@ def test_a_small_source_imports_into_postgresql(tmp_path, folder, postgres_url):
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_large_file_failing_midway_is_rolled_back_whole(tmp_path, folder):
+    from macros_py.ingest.action import available_readers
+    from macros_py.ingest.importer import import_file
+    from macros_py.ingest.mapping import parse_mapping_tables
+    from macros_py.plugins import load_plugins
+
+    path = fx.too_many_fields(folder, line=2500, total=3000)
+    store = _store(tmp_path)
+    config = parse_mapping_tables(mapping_tables())
+    readers = available_readers(load_plugins(None))
+    outcome = import_file(
+        store,
+        config,
+        config.sources[0],
+        path,
+        "住民記録/住民記録_20251130.csv",
+        readers,
+        "tester",
+        dt.date(2025, 11, 30),
+        chunk_rows=500,
+    )
+    assert outcome.refused and "2500行目" in outcome.reason
+    assert _record_count(store) == 0
+    assert import_history(store)["status"].tolist() == ["refused"]
+    fx.write_csv(folder, "住民記録_20251130.csv", ROWS)
+    good = import_file(
+        store,
+        config,
+        config.sources[0],
+        path,
+        "住民記録/住民記録_20251130.csv",
+        readers,
+        "tester",
+        dt.date(2025, 11, 30),
+        chunk_rows=7,
+    )
+    assert (good.read, good.stored, good.refused) == (50, 50, False)
+    assert current_records(store)["row_number"].tolist() == list(range(2, 52))

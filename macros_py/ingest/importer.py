@@ -20,9 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 import pandas as pd
@@ -521,6 +523,44 @@ def _store_file(
     return outcome
 
 
+def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """Run a generator one step ahead in a thread, so that reading and mapping the next
+    chunk overlaps writing the current one (Arrow, the CSV parser and SQLite release the
+    GIL). Exceptions reach the consumer; at most ``depth`` extra items are held."""
+    queue: Queue = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as error:  # handed to the consumer, re-raised there
+            queue.put((done, error))
+
+    worker = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _streamed(opened: _Opened, config: MappingConfig, reference_date: dt.date):
     """Map a file chunk by chunk (large files: one chunk in memory at a time)."""
     source = opened.source
@@ -620,7 +660,7 @@ def import_file(
     opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
     if isinstance(opened, FileOutcome):
         return opened
-    return _store_file(store, opened, _streamed(opened, config, reference_date), user_name, path)
+    return _store_file(store, opened, _prefetched(_streamed(opened, config, reference_date)), user_name, path)
 
 
 def _safe_sha(path: Path) -> str:
@@ -687,8 +727,7 @@ def import_sources(
                 batch_bytes += opened.size
             else:
                 flush()
-                outcomes.append(
-                    _store_file(store, opened, _streamed(opened, config, reference_date), user_name, path)
-                )
+                chunks = _prefetched(_streamed(opened, config, reference_date))
+                outcomes.append(_store_file(store, opened, chunks, user_name, path))
         flush()
     return outcomes, messages
