@@ -13,7 +13,11 @@ kana of the given-name reading, for blocking), ``sex``, ``town``, ``chome`` (tow
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -46,6 +50,12 @@ PREPARED_COLUMNS = (
     "resident_id",
 )
 
+logger = logging.getLogger(__name__)
+
+# Distinct addresses from which address normalisation runs in a second process (fork
+# only), while this process normalises names, readings and dates.
+PARALLEL_MIN_ADDRESSES = 20_000
+
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
 
 
@@ -64,6 +74,49 @@ def _mapped(values: np.ndarray, function) -> np.ndarray:
     results = np.empty(len(uniques), dtype=object)
     results[:] = [function(value) for value in uniques]
     return results[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def _address_keys(values: list[str]) -> list[tuple[str, str, str]]:
+    """(town, town + 丁目, town + 丁目-番地-号) of each address ("" parts when no numbers)."""
+    out = []
+    for value in values:
+        parts = split_address(value)
+        chome = f"{parts.town}{parts.numbers.split('-')[0]}" if parts.numbers else ""
+        out.append((parts.town, chome, parts.key if parts.numbers else ""))
+    return out
+
+
+def _start_address_keys(values: np.ndarray) -> Callable[[], np.ndarray]:
+    """Start :func:`_address_keys` over the distinct ``values``; the returned call gives the result.
+
+    Large inputs run in a forked worker process (the second core) so that the caller can
+    normalise the other columns meanwhile; elsewhere (no ``fork``) they run here.
+    """
+    codes, uniques = pd.factorize(values)
+    distinct = [str(value) for value in uniques]
+
+    def finish(keys: list[tuple[str, str, str]]) -> np.ndarray:
+        results = np.empty(len(keys), dtype=object)
+        results[:] = keys
+        return results[codes] if len(values) else np.empty(0, dtype=object)
+
+    if len(distinct) >= PARALLEL_MIN_ADDRESSES and "fork" in multiprocessing.get_all_start_methods():
+        try:
+            executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            future = executor.submit(_address_keys, distinct)
+        except OSError as error:  # no process could be started: normalise here
+            logger.info("address normalisation in this process: %s", error)
+        else:
+
+            def collect() -> np.ndarray:
+                try:
+                    return finish(future.result())
+                finally:
+                    executor.shutdown()
+
+            return collect
+    keys = _address_keys(distinct)
+    return lambda: finish(keys)
 
 
 def prepare_sex(frame: pd.DataFrame) -> np.ndarray:
@@ -107,26 +160,18 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
+    addresses = _start_address_keys(text_values(frame, "address"))
     names = text_values(frame, "name")
     strict = _mapped(names, split_name)
     loose = _mapped(names, lambda v: split_name(v, loose=True))
     readings = _mapped(
         text_values(frame, "name_kana"), lambda v: tuple(kana_key(part) for part in split_kana(v))
     )
-    keys = _mapped(
-        text_values(frame, "address"),
-        lambda v: (
-            lambda a: (
-                a.town,
-                f"{a.town}{a.numbers.split('-')[0]}" if a.numbers else "",
-                a.key if a.numbers else "",
-            )
-        )(split_address(v)),
-    )
     birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
     birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
     kana_surname, kana_given = _parts(readings, 0), _parts(readings, 1)
     sex = prepare_sex(frame)
+    keys = addresses()
     columns = {
         "surname": _parts(strict, 0),
         "given": _parts(strict, 1),
