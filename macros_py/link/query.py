@@ -64,11 +64,14 @@ def linkable_records(store: Store) -> pd.DataFrame:
     statement = select(*columns, values)
     with store.engine.connect() as connection:
         sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-        rows = connection.exec_driver_sql(sql).fetchall()
-    data = list(zip(*rows, strict=True)) if rows else [()] * len(LINKABLE_COLUMNS)
-    frame = pd.DataFrame(
-        {name: np.array(column, dtype=object) for name, column in zip(LINKABLE_COLUMNS, data, strict=True)},
-        dtype=object,
-    )
+        # The driver's own cursor: plain tuples, no result-row objects per record.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    frame = pd.DataFrame(rows, columns=list(LINKABLE_COLUMNS), dtype=object)
+    del rows
     frame["record_id"] = frame["record_id"].astype(np.int64)
     return frame
