@@ -28,11 +28,19 @@ from queue import Full, Queue
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from macros_py.ingest.mapping import MappingConfig, SourceSpec
 from macros_py.ingest.readers import RawTable, ReadError, ReaderSpec
-from macros_py.ingest.transform import CANONICAL_COLUMNS, MappedChunk, apply_mapping, plan_targets
+from macros_py.ingest.storage import (
+    RecordMatcher,
+    already_imported,
+    bulk_insert,
+    carry_pool,
+    current_filter,
+    record_hashes,
+)
+from macros_py.ingest.transform import MappedChunk, apply_mapping, plan_targets
 from macros_py.normalize.dates import parse_dates
 from macros_py.store import Store
 from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
@@ -46,8 +54,6 @@ SMALL_FILE_BYTES = 4 * 1024 * 1024  # files up to this size are mapped together 
 BATCH_BYTES = 64 * 1024 * 1024
 SQLITE_CACHE_KIB = 256 * 1024
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
-_HEX = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
-_HASH_KEYS = ("mimamori-rec-h1", "mimamori-rec-h2")
 
 
 class ImportRefused(Exception):
@@ -119,159 +125,6 @@ def _known_extract_date(source: SourceSpec, path: Path) -> dt.date | None:
     return None
 
 
-def record_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 128-bit content hash (32 hex characters) per record, over canonical and value fields."""
-    columns = [*CANONICAL_COLUMNS, "values_json"]
-    text = pd.DataFrame({column: frame[column].astype("str").fillna("\x00") for column in columns})
-    words = [
-        pd.util.hash_pandas_object(text, index=False, hash_key=key.ljust(16)[:16]).to_numpy(dtype="uint64")
-        for key in _HASH_KEYS
-    ]
-    raw = np.stack(words, axis=1).astype(">u8").view("uint8").reshape(len(frame), 16)
-    return np.ascontiguousarray(_HEX[raw]).view("<U32").ravel()
-
-
-def _db_rows(frame: pd.DataFrame, sqlite: bool) -> list[tuple]:
-    prepared = {}
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            converted = series.dt.strftime("%Y-%m-%d") if sqlite else series.dt.date
-            prepared[column] = converted.astype("object").where(series.notna(), None)
-        elif pd.api.types.is_float_dtype(series) and column == "grade":
-            prepared[column] = series.astype("Int64").astype("object").where(series.notna(), None)
-        else:
-            prepared[column] = series.astype("object").where(series.notna(), None)
-    return list(zip(*(prepared[column].tolist() for column in frame.columns), strict=True))
-
-
-def _bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
-    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere."""
-    if frame.empty:
-        return
-    sqlite = connection.dialect.name == "sqlite"
-    rows = _db_rows(frame, sqlite)
-    columns = list(frame.columns)
-    if sqlite:
-        placeholders = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
-        )
-    else:
-        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _current_filter(source_id: str):
-    return and_(
-        imports.c.source_id == source_id, imports.c.status == "stored", imports.c.superseded_by.is_(None)
-    )
-
-
-def _already_imported(
-    connection: Connection, source_id: str, sha: str, file_name: str, extract: dt.date | None
-) -> int | None:
-    """rows_read of a stored import of the same content and extract, else ``None``.
-
-    Identical content with a newer extract date is imported again (all rows carried) so
-    that the newer extract is complete; a file put back after being replaced is too.
-    """
-    matches = connection.execute(
-        select(
-            imports.c.import_id,
-            imports.c.rows_read,
-            imports.c.superseded_by,
-            imports.c.extract_date,
-            imports.c.file_name,
-        ).where(imports.c.source_id == source_id, imports.c.file_sha256 == sha, imports.c.status == "stored")
-    ).all()
-    same = [m for m in matches if (m.extract_date == extract if extract else m.file_name == file_name)]
-    if not same:
-        return None
-    if any(match.superseded_by is None for match in same):
-        return same[0].rows_read
-    replaced_by_same_file = connection.execute(
-        select(func.count()).where(
-            _current_filter(source_id),
-            imports.c.file_name == file_name,
-            imports.c.extract_date == same[0].extract_date,
-        )
-    ).scalar_one()
-    return None if replaced_by_same_file else same[0].rows_read
-
-
-def _carry_pool(
-    connection: Connection, source_id: str, file_name: str, extract: dt.date, import_id: int
-) -> pd.DataFrame:
-    """Records this file may reuse: those of the extract it supersedes, not yet reused."""
-    current = connection.execute(
-        select(imports.c.import_id, imports.c.extract_date, imports.c.file_name).where(
-            _current_filter(source_id), imports.c.import_id != import_id
-        )
-    ).all()
-    if any(row.extract_date and row.extract_date > extract for row in current):
-        return pd.DataFrame({"record_hash": [], "record_id": []})
-    replaced = [
-        row.import_id
-        for row in current
-        if row.extract_date is None or row.extract_date < extract or row.file_name == file_name
-    ]
-    siblings = [
-        row.import_id for row in current if row.extract_date == extract and row.file_name != file_name
-    ]
-    if siblings:
-        replaced += (
-            connection.execute(select(imports.c.import_id).where(imports.c.superseded_by.in_(siblings)))
-            .scalars()
-            .all()
-        )
-    if not replaced:
-        return pd.DataFrame({"record_hash": [], "record_id": []})
-    own = select(records.c.record_id, records.c.record_hash).where(
-        records.c.source_id == source_id, records.c.import_id.in_(replaced)
-    )
-    carried = (
-        select(carried_records.c.record_id, records.c.record_hash)
-        .join(records, records.c.record_id == carried_records.c.record_id)
-        .where(carried_records.c.import_id.in_(replaced))
-    )
-    pool = pd.DataFrame(
-        connection.execute(own.union_all(carried)).all(), columns=["record_id", "record_hash"]
-    )
-    if siblings and not pool.empty:
-        used = (
-            connection.execute(
-                select(carried_records.c.record_id).where(carried_records.c.import_id.in_(siblings))
-            )
-            .scalars()
-            .all()
-        )
-        pool = pool[~pool["record_id"].isin(set(used))]
-    pool = pool.drop_duplicates("record_id")
-    pool["occurrence"] = pool.groupby("record_hash").cumcount()
-    return pool
-
-
-class _Matcher:
-    """Matches new rows to pool records by (hash, occurrence) across chunks."""
-
-    def __init__(self, pool: pd.DataFrame):
-        self.pool = pool.set_index(["record_hash", "occurrence"])["record_id"] if len(pool) else None
-        self.seen: pd.Series = pd.Series(dtype="int64")
-
-    def match(self, hashes: np.ndarray) -> np.ndarray:
-        """record_id of the reused record per row, or -1 for a new row."""
-        if self.pool is None or len(hashes) == 0:
-            return np.full(len(hashes), -1, dtype="int64")
-        series = pd.Series(hashes)
-        prior = self.seen.reindex(series).fillna(0).to_numpy(dtype="int64")
-        occurrence = prior + series.groupby(series).cumcount().to_numpy()
-        keys = pd.MultiIndex.from_arrays([series, occurrence])
-        matched = self.pool.reindex(keys).to_numpy()
-        counts = series.value_counts()
-        self.seen = self.seen.add(counts, fill_value=0).astype("int64")
-        return np.where(pd.isna(matched), -1, matched).astype("int64")
-
-
 def _header_positions(
     raw: RawTable, source: SourceSpec, config: MappingConfig, file_name: str
 ) -> dict[str, int]:
@@ -304,7 +157,7 @@ def _header_positions(
 
 
 def _store_mapped(
-    connection: Connection, outcome: FileOutcome, source_id: str, mapped: MappedChunk, matcher: _Matcher
+    connection: Connection, outcome: FileOutcome, source_id: str, mapped: MappedChunk, matcher: RecordMatcher
 ) -> None:
     """Write one mapped chunk: new records, carried references, quarantine entries."""
     if "record_hash" in mapped.records:  # computed once for a batch of small files
@@ -321,7 +174,7 @@ def _store_mapped(
             import_id=outcome.import_id, source_id=source_id, file_name=outcome.file, record_hash=hashes[new]
         )
     )
-    _bulk_insert(connection, records, fresh)
+    bulk_insert(connection, records, fresh)
     if (~new).any():
         carried = pd.DataFrame(
             {
@@ -331,12 +184,12 @@ def _store_mapped(
                 "row_number": mapped.records["row_number"].to_numpy()[~new],
             }
         )
-        _bulk_insert(connection, carried_records, carried)
+        bulk_insert(connection, carried_records, carried)
     if len(mapped.quarantine):
         bad = mapped.quarantine.drop(columns="position").assign(
             import_id=outcome.import_id, source_id=source_id, file_name=outcome.file
         )
-        _bulk_insert(connection, quarantine, bad)
+        bulk_insert(connection, quarantine, bad)
     outcome.read += mapped.rows_read
     outcome.stored += int(new.sum())
     outcome.unchanged += int((~new).sum())
@@ -352,7 +205,7 @@ def _supersede(connection: Connection, outcome: FileOutcome, source_id: str, ext
     newer = connection.execute(
         select(imports.c.import_id)
         .where(
-            _current_filter(source_id),
+            current_filter(source_id),
             imports.c.extract_date > extract,
             imports.c.import_id != outcome.import_id,
         )
@@ -368,7 +221,7 @@ def _supersede(connection: Connection, outcome: FileOutcome, source_id: str, ext
     connection.execute(
         update(imports)
         .where(
-            _current_filter(source_id),
+            current_filter(source_id),
             imports.c.import_id != outcome.import_id,
             or_(
                 imports.c.extract_date < extract,
@@ -445,7 +298,7 @@ def _open_file(
         sha = raw.sha256
         outcome.notes += raw.notes
         with store.engine.connect() as connection:
-            previous_read = _already_imported(
+            previous_read = already_imported(
                 connection, source.source_id, sha, file_name, outcome.extract_date
             )
         if previous_read is not None:
@@ -488,13 +341,13 @@ def _store_file(
                 )
             ).inserted_primary_key[0]
             pool = (
-                _carry_pool(
+                carry_pool(
                     connection, source.source_id, outcome.file, outcome.extract_date, outcome.import_id
                 )
                 if outcome.extract_date
                 else pd.DataFrame()
             )
-            matcher = _Matcher(pool)
+            matcher = RecordMatcher(pool)
             column_dates: list[dt.date] = []
             for mapped, column_date in mapped_chunks:
                 _store_mapped(connection, outcome, source.source_id, mapped, matcher)

@@ -1,0 +1,178 @@
+"""Record storage helpers for the importer: content hashes, bulk inserts, and the
+records a newer import may reuse (carry forward) from the extract it supersedes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, func, insert, select
+
+from macros_py.ingest.transform import CANONICAL_COLUMNS
+from macros_py.store.tables_ingest import carried_records, imports, records
+
+__all__ = [
+    "RecordMatcher",
+    "already_imported",
+    "bulk_insert",
+    "carry_pool",
+    "current_filter",
+    "record_hashes",
+]
+
+_HEX = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
+_HASH_KEYS = ("mimamori-rec-h1", "mimamori-rec-h2")
+
+
+def record_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 128-bit content hash (32 hex characters) per record, over canonical and value fields."""
+    columns = [*CANONICAL_COLUMNS, "values_json"]
+    text = pd.DataFrame({column: frame[column].astype("str").fillna("\x00") for column in columns})
+    words = [
+        pd.util.hash_pandas_object(text, index=False, hash_key=key.ljust(16)[:16]).to_numpy(dtype="uint64")
+        for key in _HASH_KEYS
+    ]
+    raw = np.stack(words, axis=1).astype(">u8").view("uint8").reshape(len(frame), 16)
+    return np.ascontiguousarray(_HEX[raw]).view("<U32").ravel()
+
+
+def _db_rows(frame: pd.DataFrame, sqlite: bool) -> list[tuple]:
+    prepared = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            converted = series.dt.strftime("%Y-%m-%d") if sqlite else series.dt.date
+            prepared[column] = converted.astype("object").where(series.notna(), None)
+        elif pd.api.types.is_float_dtype(series) and column == "grade":
+            prepared[column] = series.astype("Int64").astype("object").where(series.notna(), None)
+        else:
+            prepared[column] = series.astype("object").where(series.notna(), None)
+    return list(zip(*(prepared[column].tolist() for column in frame.columns), strict=True))
+
+
+def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
+    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere."""
+    if frame.empty:
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    rows = _db_rows(frame, sqlite)
+    columns = list(frame.columns)
+    if sqlite:
+        placeholders = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
+        )
+    else:
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def current_filter(source_id: str):
+    return and_(
+        imports.c.source_id == source_id, imports.c.status == "stored", imports.c.superseded_by.is_(None)
+    )
+
+
+def already_imported(
+    connection: Connection, source_id: str, sha: str, file_name: str, extract: dt.date | None
+) -> int | None:
+    """rows_read of a stored import of the same content and extract, else ``None``.
+
+    Identical content with a newer extract date is imported again (all rows carried) so
+    that the newer extract is complete; a file put back after being replaced is too.
+    """
+    matches = connection.execute(
+        select(
+            imports.c.import_id,
+            imports.c.rows_read,
+            imports.c.superseded_by,
+            imports.c.extract_date,
+            imports.c.file_name,
+        ).where(imports.c.source_id == source_id, imports.c.file_sha256 == sha, imports.c.status == "stored")
+    ).all()
+    same = [m for m in matches if (m.extract_date == extract if extract else m.file_name == file_name)]
+    if not same:
+        return None
+    if any(match.superseded_by is None for match in same):
+        return same[0].rows_read
+    replaced_by_same_file = connection.execute(
+        select(func.count()).where(
+            current_filter(source_id),
+            imports.c.file_name == file_name,
+            imports.c.extract_date == same[0].extract_date,
+        )
+    ).scalar_one()
+    return None if replaced_by_same_file else same[0].rows_read
+
+
+def carry_pool(
+    connection: Connection, source_id: str, file_name: str, extract: dt.date, import_id: int
+) -> pd.DataFrame:
+    """Records this file may reuse: those of the extract it supersedes, not yet reused."""
+    current = connection.execute(
+        select(imports.c.import_id, imports.c.extract_date, imports.c.file_name).where(
+            current_filter(source_id), imports.c.import_id != import_id
+        )
+    ).all()
+    if any(row.extract_date and row.extract_date > extract for row in current):
+        return pd.DataFrame({"record_hash": [], "record_id": []})
+    replaced = [
+        row.import_id
+        for row in current
+        if row.extract_date is None or row.extract_date < extract or row.file_name == file_name
+    ]
+    siblings = [
+        row.import_id for row in current if row.extract_date == extract and row.file_name != file_name
+    ]
+    if siblings:
+        replaced += (
+            connection.execute(select(imports.c.import_id).where(imports.c.superseded_by.in_(siblings)))
+            .scalars()
+            .all()
+        )
+    if not replaced:
+        return pd.DataFrame({"record_hash": [], "record_id": []})
+    own = select(records.c.record_id, records.c.record_hash).where(
+        records.c.source_id == source_id, records.c.import_id.in_(replaced)
+    )
+    carried = (
+        select(carried_records.c.record_id, records.c.record_hash)
+        .join(records, records.c.record_id == carried_records.c.record_id)
+        .where(carried_records.c.import_id.in_(replaced))
+    )
+    pool = pd.DataFrame(
+        connection.execute(own.union_all(carried)).all(), columns=["record_id", "record_hash"]
+    )
+    if siblings and not pool.empty:
+        used = (
+            connection.execute(
+                select(carried_records.c.record_id).where(carried_records.c.import_id.in_(siblings))
+            )
+            .scalars()
+            .all()
+        )
+        pool = pool[~pool["record_id"].isin(set(used))]
+    pool = pool.drop_duplicates("record_id")
+    pool["occurrence"] = pool.groupby("record_hash").cumcount()
+    return pool
+
+
+class RecordMatcher:
+    """Matches new rows to pool records by (hash, occurrence) across chunks."""
+
+    def __init__(self, pool: pd.DataFrame):
+        self.pool = pool.set_index(["record_hash", "occurrence"])["record_id"] if len(pool) else None
+        self.seen: pd.Series = pd.Series(dtype="int64")
+
+    def match(self, hashes: np.ndarray) -> np.ndarray:
+        """record_id of the reused record per row, or -1 for a new row."""
+        if self.pool is None or len(hashes) == 0:
+            return np.full(len(hashes), -1, dtype="int64")
+        series = pd.Series(hashes)
+        prior = self.seen.reindex(series).fillna(0).to_numpy(dtype="int64")
+        occurrence = prior + series.groupby(series).cumcount().to_numpy()
+        keys = pd.MultiIndex.from_arrays([series, occurrence])
+        matched = self.pool.reindex(keys).to_numpy()
+        counts = series.value_counts()
+        self.seen = self.seen.add(counts, fill_value=0).astype("int64")
+        return np.where(pd.isna(matched), -1, matched).astype("int64")
