@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime
 
@@ -24,6 +25,8 @@ from macros_py.store.tables_link import link_models, links
 __all__ = ["current_source_records", "link_action"]
 
 logger = logging.getLogger(__name__)
+
+_ROSTER_NUMBER = re.compile(r'"出席番号":\s*"?(\d+)')
 
 
 def current_source_records(store: Store) -> pd.DataFrame:
@@ -47,9 +50,12 @@ def _roster_numbers(frame: pd.DataFrame) -> pd.Series:
     if "values_json" not in frame.columns or "class_name" not in frame.columns:
         return out
     has_class = frame["class_name"].notna().to_numpy()
-    values = frame.loc[has_class, "values_json"].astype(object).fillna("").astype(str)
-    extracted = values.str.extract(r'"出席番号":\s*"?(\d+)', expand=False)
-    out[has_class] = extracted.fillna("").to_numpy(dtype=object)
+    search = _ROSTER_NUMBER.search
+    found = [
+        search(value) if isinstance(value, str) else None
+        for value in frame["values_json"].to_numpy()[has_class]
+    ]
+    out[has_class] = np.array([match.group(1) if match else "" for match in found] + [""], dtype=object)[:-1]
     return out
 
 
@@ -137,9 +143,10 @@ def link_action(context: ActionContext) -> ActionResult:
         review_threshold=settings.link_review_threshold,
         reference_date=context.reference_date(),
     )
-    raw = (
-        all_records[~is_master].sort_values(["source_id", "record_id"], kind="stable").reset_index(drop=True)
-    )
+    rest = np.flatnonzero(~is_master)
+    source_codes = pd.factorize(all_records["source_id"].to_numpy(dtype=object)[rest], sort=True)[0]
+    order = np.lexsort((all_records["record_id"].to_numpy(np.int64)[rest], source_codes))
+    raw = all_records.take(rest[order]).reset_index(drop=True)
     raw["roster_number"] = _roster_numbers(raw)
     decisions = load_decisions(store)
     run = link_records(raw, master, options, decisions)

@@ -13,16 +13,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from macros_py.link.arrays import isin_codes, unique_codes
+from macros_py.link.arrays import isin_codes, shared_codes, unique_codes
 
 __all__ = ["block_pairs", "blocking_recall"]
 
 logger = logging.getLogger(__name__)
-
-
-def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = frame[column].to_numpy(dtype=object)
-    return np.where(pd.isna(values), "", values)
 
 
 def _key_codes(
@@ -33,9 +28,9 @@ def _key_codes(
     combined = np.zeros(n_left + len(right), dtype=np.int64)
     empty = np.zeros(n_left + len(right), dtype=bool)
     for column in rule:
-        values = np.concatenate([_column(left, column), _column(right, column)])
-        codes, uniques = pd.factorize(values)
-        empty |= values == ""
+        code_left, code_right, uniques = shared_codes(left[column], right[column])
+        codes = np.concatenate([code_left, code_right])
+        empty |= codes < 0
         # Mixed-radix code of the parts, re-factorised so it never overflows.
         combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)
     combined[empty] = -1

@@ -18,6 +18,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
+from macros_py.link.arrays import shared_codes
 from macros_py.normalize.kanji import WILDCARD
 
 __all__ = ["KINDS", "ComparisonSpec", "compare_pairs", "level_labels"]
@@ -146,14 +147,7 @@ def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def _codes(left: pd.DataFrame, right: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shared integer codes of a column on both frames; code -1 means missing ("")."""
-    values_left = _values(left, column)
-    values_right = _values(right, column)
-    codes, uniques = pd.factorize(np.concatenate([values_left, values_right]))
-    uniques = np.asarray(uniques, dtype=object)
-    empty = np.flatnonzero(uniques == "")
-    if len(empty):
-        codes = np.where(codes == empty[0], -1, codes)
-    return codes[: len(left)], codes[len(left) :], uniques
+    return shared_codes(left[column], right[column])
 
 
 def _string_levels(
