@@ -279,7 +279,8 @@ def _term_frequencies(model_config: ModelConfig, right: pd.DataFrame) -> dict[st
     out = {}
     for spec in model_config.comparisons:
         if spec.tf_adjust:
-            values = right[spec.column].fillna("").astype(str)
+            raw = right[spec.column].to_numpy(dtype=object)
+            values = pd.Series(np.where(pd.isna(raw), "", raw), dtype=object)
             values = values[values != ""]
             if len(values):
                 out[spec.name] = {str(k): float(v) for k, v in values.value_counts(normalize=True).items()}

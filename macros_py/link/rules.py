@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from macros_py.link.prepare import text_values
+
 __all__ = ["exact_resident_join"]
 
 
@@ -26,19 +28,19 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
         One row per source record: ``master`` (position or -1), ``outcome``
         (``exact``/``conflict``/"" when the record has no usable number) and ``reason``.
     """
-    positions = pd.Series(np.arange(len(master)), index=master["resident_id"].astype(str))
+    positions = pd.Series(np.arange(len(master)), index=text_values(master, "resident_id"))
     positions = positions[positions.index != ""]
     positions = positions[~positions.index.duplicated(keep="first")]
-    rid = source["resident_id"].astype(str).to_numpy()
+    rid = text_values(source, "resident_id")
     found = pd.Series(rid).map(positions).fillna(-1).astype(np.int64).to_numpy()
     has_number = rid != ""
     result = pd.DataFrame({"master": np.where(found >= 0, found, -1), "outcome": "", "reason": ""})
     hit = found >= 0
     safe = np.where(hit, found, 0)
-    birth_source = source["birth"].astype(str).to_numpy()
-    birth_master = master["birth"].astype(str).to_numpy()[safe]
-    sex_source = source["sex"].astype(str).to_numpy()
-    sex_master = master["sex"].astype(str).to_numpy()[safe]
+    birth_source = text_values(source, "birth")
+    birth_master = text_values(master, "birth")[safe]
+    sex_source = text_values(source, "sex")
+    sex_master = text_values(master, "sex")[safe]
     birth_conflict = hit & (birth_source != "") & (birth_master != "") & (birth_source != birth_master)
     sex_conflict = hit & (sex_source != "") & (sex_master != "") & (sex_source != sex_master)
     result.loc[hit, "outcome"] = "exact"
