@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import insert
 
 from macros_py.actions import ActionContext, ActionResult
-from macros_py.link.crosswalk import load_decisions, save_decisions
+from macros_py.link.crosswalk import insert_frame, load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
 from macros_py.link.prepare import text_values
@@ -85,27 +85,6 @@ def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> pd.D
     )
 
 
-def _insert_frame(store: Store, table, frame: pd.DataFrame) -> None:
-    """Insert a DataFrame in one transaction with the driver's ``executemany``."""
-    if frame.empty:
-        return
-    names = list(frame.columns)
-    with store.engine.begin() as connection:
-        style = connection.dialect.paramstyle
-        if style == "qmark":
-            marks = ["?"] * len(names)
-        elif style in ("format", "pyformat"):
-            marks = ["%s"] * len(names)
-        elif style == "numeric":
-            marks = [f":{i + 1}" for i in range(len(names))]
-        else:
-            connection.execute(insert(table), frame.to_dict("records"))
-            return
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
-        values = [column.tolist() for column in (frame[name].to_numpy(dtype=object) for name in names)]
-        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
-
-
 def link_action(context: ActionContext) -> ActionResult:
     """Link every current imported source to the resident master and write the links table.
 
@@ -155,7 +134,7 @@ def link_action(context: ActionContext) -> ActionResult:
 
     step = time.perf_counter()
     run_id = (latest_run_id(store) or 0) + 1
-    _insert_frame(store, links, _links_rows(run_id, raw, result))
+    insert_frame(store, links, _links_rows(run_id, raw, result))
     keys = pd.Series(run.keys, dtype=object)
     _remember_auto_links(store, raw, keys, result, decisions)
     if run.model is not None:
@@ -171,10 +150,11 @@ def link_action(context: ActionContext) -> ActionResult:
     summary: dict[str, dict] = {}
     log_rows = []
     counts = pd.crosstab(raw["source_id"], result["outcome"]) if len(raw) else pd.DataFrame()
-    for source_id in sorted(pd.unique(raw["source_id"])):
+    per_source = raw["source_id"].value_counts()
+    for source_id in sorted(per_source.index):
         row = counts.loc[source_id] if source_id in counts.index else {}
         summary[source_id] = {
-            "records": int((raw["source_id"] == source_id).sum()),
+            "records": int(per_source[source_id]),
             **{o: int(row.get(o, 0)) for o in OUTCOMES},
             "pairs": int(run.stats["pairs"].get(source_id, 0)),
         }

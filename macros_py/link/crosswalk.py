@@ -18,7 +18,15 @@ from macros_py.link.prepare import prepare_people, text_values
 from macros_py.store import Store
 from macros_py.store.tables_link import crosswalk
 
-__all__ = ["DIFFERENT", "SAME", "load_crosswalk", "load_decisions", "record_keys", "save_decisions"]
+__all__ = [
+    "DIFFERENT",
+    "SAME",
+    "insert_frame",
+    "load_crosswalk",
+    "load_decisions",
+    "record_keys",
+    "save_decisions",
+]
 
 SAME, DIFFERENT = "同一", "別人"
 
@@ -78,9 +86,29 @@ def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int
         return 0
     now = datetime.now()
     frame = decisions[["source_id", "source_key", "resident_id", "decision", "note"]].astype(object)
-    frame = frame.assign(decided_by=user_name, decided_at=now)
+    frame = frame.assign(decided_by=user_name)
+    frame["decided_at"] = pd.Series([now] * len(frame), index=frame.index, dtype=object)
     frame["note"] = frame["note"].where(frame["note"].notna() & (frame["note"] != ""), None)
-    rows = frame.to_dict("records")
+    insert_frame(store, crosswalk, frame)
+    return len(frame)
+
+
+def insert_frame(store: Store, table, frame: pd.DataFrame) -> None:
+    """Insert a DataFrame in one transaction with the driver's ``executemany``."""
+    if frame.empty:
+        return
+    names = list(frame.columns)
     with store.engine.begin() as connection:
-        connection.execute(insert(crosswalk), rows)
-    return len(rows)
+        style = connection.dialect.paramstyle
+        if style == "qmark":
+            marks = ["?"] * len(names)
+        elif style in ("format", "pyformat"):
+            marks = ["%s"] * len(names)
+        elif style == "numeric":
+            marks = [f":{i + 1}" for i in range(len(names))]
+        else:
+            connection.execute(insert(table), frame.to_dict("records"))
+            return
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+        values = [column.tolist() for column in (frame[name].to_numpy(dtype=object) for name in names)]
+        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
