@@ -86,7 +86,7 @@ def _address_keys(values: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def _start_address_keys(values: np.ndarray) -> Callable[[], np.ndarray]:
+def _start_address_keys(values: np.ndarray) -> Callable[[], list[np.ndarray]]:
     """Start :func:`_address_keys` over the distinct ``values``; the returned call gives the result.
 
     Large inputs run in a forked worker process (the second core) so that the caller can
@@ -95,10 +95,8 @@ def _start_address_keys(values: np.ndarray) -> Callable[[], np.ndarray]:
     codes, uniques = pd.factorize(values)
     distinct = [str(value) for value in uniques]
 
-    def finish(keys: list[tuple[str, str, str]]) -> np.ndarray:
-        results = np.empty(len(keys), dtype=object)
-        results[:] = keys
-        return results[codes] if len(values) else np.empty(0, dtype=object)
+    def finish(keys: list[tuple[str, str, str]]) -> list[np.ndarray]:
+        return _split_results(keys, codes, 3)
 
     if len(distinct) >= PARALLEL_MIN_ADDRESSES and "fork" in multiprocessing.get_all_start_methods():
         try:
@@ -108,7 +106,7 @@ def _start_address_keys(values: np.ndarray) -> Callable[[], np.ndarray]:
             logger.info("address normalisation in this process: %s", error)
         else:
 
-            def collect() -> np.ndarray:
+            def collect() -> list[np.ndarray]:
                 try:
                     return finish(future.result())
                 finally:
@@ -142,10 +140,27 @@ def parse_birth_dates(values: pd.Series) -> pd.Series:
     return pd.Series(np.append(text, "").astype(object)[codes], dtype=object)
 
 
-def _parts(values: np.ndarray, index: int) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = [value[index] for value in values]
+def _split_results(results: list[tuple], codes: np.ndarray, count: int) -> list[np.ndarray]:
+    """Per-distinct-value result tuples → ``count`` per-row object arrays (via the codes)."""
+    out = []
+    for index in range(count):
+        part = np.empty(len(results) + 1, dtype=object)
+        part[:-1] = [result[index] for result in results]
+        part[-1] = ""
+        out.append(part[codes])
     return out
+
+
+def _mapped_parts(values: np.ndarray, function, count: int) -> list[np.ndarray]:
+    """Like :func:`_mapped` for a function returning a ``count``-tuple: one array per part."""
+    codes, uniques = pd.factorize(values)
+    return _split_results([function(value) for value in uniques], codes, count)
+
+
+def _reading_keys(value: str) -> tuple[str, str, str]:
+    """(surname, given name, both) reading keys of a 氏名カナ."""
+    surname, given = (kana_key(part) for part in split_kana(value))
+    return surname, given, surname + given
 
 
 def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,33 +177,31 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
     """
     addresses = _start_address_keys(text_values(frame, "address"))
     names = text_values(frame, "name")
-    strict = _mapped(names, split_name)
-    loose = _mapped(names, lambda v: split_name(v, loose=True))
-    readings = _mapped(
-        text_values(frame, "name_kana"), lambda v: tuple(kana_key(part) for part in split_kana(v))
+    surname, given, surname_loose, given_loose = _mapped_parts(
+        names, lambda v: (*split_name(v), *split_name(v, loose=True)), 4
     )
+    kana_surname, kana_given, kana_full = _mapped_parts(text_values(frame, "name_kana"), _reading_keys, 3)
     birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
     birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
-    kana_surname, kana_given = _parts(readings, 0), _parts(readings, 1)
     sex = prepare_sex(frame)
-    keys = addresses()
+    town, chome, address = addresses()
     columns = {
-        "surname": _parts(strict, 0),
-        "given": _parts(strict, 1),
-        "surname_loose": _parts(loose, 0),
-        "given_loose": _parts(loose, 1),
+        "surname": surname,
+        "given": given,
+        "surname_loose": surname_loose,
+        "given_loose": given_loose,
         "kana_surname": kana_surname,
         "kana_given": kana_given,
-        "kana_full": (kana_surname + kana_given) if len(frame) else kana_surname,
+        "kana_full": kana_full,
         "birth": birth,
         "birth_year": _mapped(birth, lambda v: v[:4]),
         "birth_md": _mapped(birth, lambda v: v[4:8]),
         "birth_ym": _mapped(birth, lambda v: v[:6]),
         "kana_given_head": _mapped(kana_given, lambda v: v[:2]),
         "sex": sex,
-        "town": _parts(keys, 0),
-        "chome": _parts(keys, 1),
-        "address": _parts(keys, 2),
+        "town": town,
+        "chome": chome,
+        "address": address,
         "household_id": text_values(frame, "household_id"),
         "resident_id": text_values(frame, "resident_id"),
     }
