@@ -155,18 +155,21 @@ def twin_residents(master: pd.DataFrame) -> np.ndarray:
     """Residents sharing birth date and address (or household) with someone of another given name."""
     if "twin" in master.columns:
         return master["twin"].to_numpy(dtype=bool)
-    frame = pd.DataFrame(
-        {
-            c: master[c].to_numpy(dtype=object)
-            for c in ("birth", "address", "household_id", "given", "kana_given")
-        }
-    )
-    frame["place"] = np.where(frame["household_id"] != "", frame["household_id"], frame["address"])
-    frame["name"] = frame["given"] + "|" + frame["kana_given"]
-    valid = (frame["birth"] != "") & (frame["place"] != "")
-    groups = frame[valid].groupby(["birth", "place"])["name"].transform("nunique")
+    household = master["household_id"].to_numpy(dtype=object)
+    place = np.where(household != "", household, master["address"].to_numpy(dtype=object))
+    birth_code, _ = pd.factorize(master["birth"].to_numpy(dtype=object))
+    place_code, places = pd.factorize(place)
+    given_code, givens = pd.factorize(master["given"].to_numpy(dtype=object))
+    kana_code, _ = pd.factorize(master["kana_given"].to_numpy(dtype=object))
+    empty_birth = master["birth"].to_numpy(dtype=object) == ""
+    valid = ~empty_birth & (place != "")
+    # One integer per (birth, place) group and per (given, kana_given) name.
+    group = birth_code.astype(np.int64) * (len(places) + 1) + place_code
+    name = given_code.astype(np.int64) * (len(givens) + 1) + kana_code
+    pairs = pd.DataFrame({"group": group[valid], "name": name[valid]}).drop_duplicates()
+    names_per_group = pairs["group"].value_counts()
     twins = np.zeros(len(master), dtype=bool)
-    twins[np.flatnonzero(valid.to_numpy())[groups.to_numpy() > 1]] = True
+    twins[valid] = names_per_group.reindex(group[valid]).to_numpy() > 1
     return twins
 
 
