@@ -269,7 +269,7 @@ def link_records(
 
     started = time.perf_counter()
     rest = np.flatnonzero(outcome != "exact")
-    prepared_rest = prepare_people(records.iloc[rest])
+    prepared_rest = prepare_people(records.iloc[rest], identity["birth"].to_numpy(dtype=object)[rest])
     prepared_rest["cohort"] = pd.Series(
         source_cohorts(prepared_rest, records.iloc[rest], options), dtype=object
     )

@@ -163,7 +163,7 @@ def _reading_keys(value: str) -> tuple[str, str, str]:
     return surname, given, surname + given
 
 
-def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
+def prepare_people(frame: pd.DataFrame, birth: np.ndarray | None = None) -> pd.DataFrame:
     """Normalise people records into comparison columns (see module docstring).
 
     Every normalisation runs once per distinct value, so a master of a million rows
@@ -171,6 +171,8 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         frame: records with canonical columns; missing columns are treated as empty.
+        birth: ``YYYYMMDD`` births already parsed with :func:`parse_birth_dates`
+            (aligned with ``frame``), to avoid parsing them twice.
 
     Returns:
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
@@ -181,8 +183,9 @@ def prepare_people(frame: pd.DataFrame) -> pd.DataFrame:
         names, lambda v: (*split_name(v), *split_name(v, loose=True)), 4
     )
     kana_surname, kana_given, kana_full = _mapped_parts(text_values(frame, "name_kana"), _reading_keys, 3)
-    birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
-    birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
+    if birth is None:
+        birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
+        birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
     sex = prepare_sex(frame)
     town, chome, address = addresses()
     columns = {
