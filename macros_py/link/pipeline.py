@@ -273,8 +273,12 @@ def link_records(
     prepared_rest["cohort"] = pd.Series(
         source_cohorts(prepared_rest, records.iloc[rest], options), dtype=object
     )
-    prepared = prepared_rest.set_axis(rest).reindex(pd.RangeIndex(len(records))).astype(object)
-    prepared = prepared.where(prepared.notna(), "")
+    columns = {}
+    for column in prepared_rest.columns:
+        values = np.full(len(records), "", dtype=object)
+        values[rest] = prepared_rest[column].to_numpy(dtype=object)
+        columns[column] = values
+    prepared = pd.DataFrame(columns, index=pd.RangeIndex(len(records)), dtype=object)
     keys = np.full(len(records), "", dtype=object)
     keys[rest] = record_keys(records.iloc[rest].reset_index(drop=True), prepared_rest).to_numpy(dtype=object)
     seconds["prepare"] = time.perf_counter() - started

@@ -28,13 +28,15 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
         One row per source record: ``master`` (position or -1), ``outcome``
         (``exact``/``conflict``/"" when the record has no usable number) and ``reason``.
     """
-    positions = pd.Series(np.arange(len(master)), index=text_values(master, "resident_id"))
-    positions = positions[positions.index != ""]
-    positions = positions[~positions.index.duplicated(keep="first")]
+    master_ids = text_values(master, "resident_id")
     rid = text_values(source, "resident_id")
-    found = pd.Series(rid).map(positions).fillna(-1).astype(np.int64).to_numpy()
+    # Position of the first master row with each number; "" never matches.
+    index = pd.Index(master_ids)
+    first = ~index.duplicated(keep="first") & (master_ids != "")
+    found = pd.Index(master_ids[first]).get_indexer(rid)
+    found = np.where(found >= 0, np.flatnonzero(first)[np.clip(found, 0, None)], -1).astype(np.int64)
+    found[rid == ""] = -1
     has_number = rid != ""
-    result = pd.DataFrame({"master": np.where(found >= 0, found, -1), "outcome": "", "reason": ""})
     hit = found >= 0
     safe = np.where(hit, found, 0)
     birth_source = text_values(source, "birth")
@@ -43,9 +45,8 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
     sex_master = text_values(master, "sex")[safe]
     birth_conflict = hit & (birth_source != "") & (birth_master != "") & (birth_source != birth_master)
     sex_conflict = hit & (sex_source != "") & (sex_master != "") & (sex_source != sex_master)
-    result.loc[hit, "outcome"] = "exact"
     conflict = birth_conflict | sex_conflict
-    result.loc[conflict, "outcome"] = "conflict"
+    outcome = np.where(conflict, "conflict", np.where(hit, "exact", "")).astype(object)
     reasons = np.where(
         birth_conflict & sex_conflict,
         "宛名番号は一致するが生年月日と性別が住民記録と異なる",
@@ -55,7 +56,8 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
             "宛名番号は一致するが性別が住民記録と異なる",
         ),
     )
-    result.loc[conflict, "reason"] = reasons[conflict]
     unknown = has_number & ~hit
-    result.loc[unknown, "reason"] = "宛名番号が住民記録にない"
-    return result
+    reason = np.where(conflict, reasons, np.where(unknown, "宛名番号が住民記録にない", "")).astype(object)
+    return pd.DataFrame({"master": found, "outcome": outcome, "reason": reason}).astype(
+        {"outcome": object, "reason": object}
+    )
