@@ -21,7 +21,7 @@ from macros_py.actions import ACTION_BY_ID, ActionContext, ActionResult, run_act
 from macros_py.book.cells import cell_text, table_records
 from macros_py.book.status import update_status
 from macros_py.config.check import validate_all_settings
-from macros_py.sheets import SETTINGS, SHEET_BY_KEY, STATUS, USERS, SheetSpec
+from macros_py.sheets import SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def write_table(book: xw.Book, sheet: SheetSpec, frame: pd.DataFrame | None) -> 
 
 def _keys_to_read(action_id: str) -> list[str]:
     spec = ACTION_BY_ID[action_id]
-    keys = [SETTINGS.key, USERS.key, *spec.reads, STATUS.key]
+    # Every settings tab is read (they are small) because validation checks them together.
+    keys = [*(sheet.key for sheet in SETTINGS_SHEETS), *spec.reads, STATUS.key]
     return [key for key in dict.fromkeys(keys) if key in SHEET_BY_KEY]
 
 
