@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from macros_py.link.match import MatchOptions
@@ -74,15 +75,17 @@ def link_csv_files(
         raise ValueError(f"{source}: 「レコードID」列がありません。")
     options = MatchOptions(auto_threshold=auto_threshold, review_threshold=review_threshold)
     links, _ = link_source(source_frame, master_frame, options)
+    judgement = links["outcome"].map(JUDGEMENT)
+    unlinked = (judgement == "不一致").to_numpy()
     output = pd.DataFrame(
         {
             "レコードID": source_frame["レコードID"].to_numpy(),
-            "宛名番号": links["resident_id"].to_numpy(),
-            "判定": links["outcome"].map(JUDGEMENT).to_numpy(),
+            # Built as a new array: string-dtype views can be read-only without pyarrow.
+            "宛名番号": np.where(unlinked, "", links["resident_id"].astype(object).fillna("").to_numpy()),
+            "判定": judgement.to_numpy(),
             "一致スコア": links["score"].round(4).to_numpy(),
         }
     )
-    output.loc[output["判定"] == "不一致", "宛名番号"] = ""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     output.to_csv(out, index=False, encoding="utf-8-sig")
     summary = {
