@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from fixtures.ingest import make_fixtures as fx
 from fixtures.ingest.helpers import (
     JUMIN_COLUMNS,
     JUMIN_SOURCE,
     SEX_CODES,
+    context_for,
     mapping_tables,
     run_import,
     source_row,
 )
+from sqlalchemy import func, select
 
 from macros_py.ingest.quality import _timeliness
 
@@ -62,3 +65,38 @@ def test_timeliness_falls_from_one_to_zero_at_twice_the_rhythm():
     assert _timeliness(46, "月次") < 1.0
     assert _timeliness(62, "月次") == 0.0
     assert _timeliness(400, "随時") is None
+
+
+def _quality_without_import_time(frame):
+    return frame.drop(columns=["最終取込"]).reset_index(drop=True)
+
+
+def test_counts_kept_at_import_equal_counts_read_back_from_records(village_copy):
+    """Imports stored before the counts existed (or from an older version) get the
+    same 品質レポート from the records as fresh imports get from their kept counts."""
+    from sqlalchemy import delete, update
+
+    from macros_py.config.defaults import default_tables
+    from macros_py.ingest.mapping import parse_mapping_tables
+    from macros_py.ingest.quality import quality_report
+    from macros_py.store.tables_ingest import import_field_counts, imports
+
+    result = run_import(village_copy, {})
+    store = context_for(village_copy, {}).store
+    config = parse_mapping_tables(default_tables())
+    reference = context_for(village_copy, {}).reference_date().date()
+    kept = quality_report(store, config, reference)
+    assert kept["完全性"].notna().all() and (kept["完全性"] > 0.5).all()
+    assert _quality_without_import_time(kept).equals(
+        _quality_without_import_time(result.tables["quality_report"])
+    )
+    with store.engine.begin() as connection:
+        assert connection.execute(select(func.count()).select_from(import_field_counts)).scalar() > 0
+        connection.execute(delete(import_field_counts))
+        connection.execute(update(imports).values(duplicate_records=None, duplicate_resident_ids=None))
+    recomputed = quality_report(store, config, reference)
+    pd.testing.assert_frame_equal(
+        _quality_without_import_time(recomputed), _quality_without_import_time(kept)
+    )
+    with store.engine.connect() as connection:  # the counts were kept for next time
+        assert connection.execute(select(func.count()).select_from(import_field_counts)).scalar() > 0

@@ -61,6 +61,29 @@ def test_forward_migration_runs_once_and_keeps_data(tmp_path, monkeypatch):
     open_store(path).dispose()
 
 
+def test_a_version_1_store_is_migrated_to_import_statistics(tmp_path):
+    path = tmp_path / "m.db"
+    store = open_store(path)
+    store.audit("tanaka", "kept")
+    with store.engine.begin() as connection:  # make it look like schema version 1
+        connection.execute(text("DROP TABLE import_field_counts"))
+        connection.execute(text("ALTER TABLE imports DROP COLUMN duplicate_records"))
+        connection.execute(text("ALTER TABLE imports DROP COLUMN duplicate_resident_ids"))
+        connection.execute(text("CREATE INDEX ix_records_resident ON records (resident_id)"))
+        connection.execute(text("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'"))
+    store.dispose()
+    upgraded = open_store(path)
+    with upgraded.engine.connect() as connection:
+        assert read_schema_version(connection) == SCHEMA_VERSION >= 2
+        inspector = inspect(connection)
+        assert "ix_records_resident" not in {index["name"] for index in inspector.get_indexes("records")}
+        columns = {column["name"] for column in inspector.get_columns("imports")}
+        assert {"duplicate_records", "duplicate_resident_ids"} <= columns
+        assert "import_field_counts" in inspector.get_table_names()
+        assert connection.execute(select(audit_log.c.action)).scalar_one() == "kept"
+    upgraded.dispose()
+
+
 def test_store_written_by_newer_version_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "m.db"
     open_store(path).dispose()

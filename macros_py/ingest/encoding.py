@@ -32,6 +32,7 @@ class FileScan:
     encoding: str  # a Python codec name: cp932, utf-8 or utf-8-sig
     sha256: str
     size: int
+    has_quotes: bool = True  # a '"' occurs: cells may span lines (False only when certain)
 
 
 class _Checker:
@@ -100,6 +101,7 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
     utf8, cp932 = _Checker("utf-8"), _Checker("cp932")
     has_bom = False
     non_ascii = False
+    quotes = False
     size = 0
     with open(path, "rb") as stream:
         first = True
@@ -114,6 +116,7 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                 block_for_decoders = block
             first = False
             size += len(block)
+            quotes = quotes or b'"' in block
             if not non_ascii and block_for_decoders and max(block_for_decoders) >= 0x80:
                 non_ascii = True
             final = not block
@@ -131,9 +134,9 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                     f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
                     "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
                 )
-            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size)
+            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes)
         if cp932.ok:
-            return FileScan("cp932", sha, size)
+            return FileScan("cp932", sha, size, quotes)
         raise EncodingError(
             f"ファイル「{name}」の文字コードを判定できません: UTF-8 としては{utf8.failed_line}行目、"
             f"CP932(Shift_JIS) としては{cp932.failed_line}行目に読めないバイトがあります。"
@@ -150,11 +153,11 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                 f"ファイル「{name}」の{cp932.failed_line}行目に CP932(Shift_JIS) として読めないバイトがあります。"
                 "ファイルが壊れていないか、文字コードが正しいか確認してください。"
             )
-        return FileScan("cp932", sha, size)
+        return FileScan("cp932", sha, size, quotes)
     if not utf8.ok:
         hint = "CP932(Shift_JIS) のようです。" if cp932.ok else ""
         raise EncodingError(
             f"ファイル「{name}」の{utf8.failed_line}行目に UTF-8 として読めないバイトがあります。{hint}"
             "取込設定の「文字コード」を確認してください。"
         )
-    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size)
+    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from queue import Full, Queue
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,14 @@ from macros_py.ingest.storage import (
     bulk_insert,
     carry_pool,
     current_filter,
-    record_hashes,
+    hex_hashes,
+    record_hash_words,
 )
-from macros_py.ingest.transform import MappedChunk, apply_mapping, plan_targets
+from macros_py.ingest.threads import StoreWriter, prefetched
+from macros_py.ingest.transform import MappedChunk, apply_mapping, filled_counts, plan_targets
 from macros_py.normalize.dates import parse_dates
 from macros_py.store import Store
-from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
+from macros_py.store.tables_ingest import carried_records, import_field_counts, imports, quarantine, records
 
 __all__ = ["FileOutcome", "ImportRefused", "find_source_files", "import_file", "import_sources"]
 
@@ -75,6 +77,10 @@ class FileOutcome:
     import_id: int | None = None
     extract_date: dt.date | None = None
     notes: list[str] = field(default_factory=list)
+    filled: dict[str, int] = field(default_factory=dict)  # per 項目, over valid rows
+    # 64-bit digests of the valid rows' record hashes and 宛名番号, for duplicate counts.
+    record_digests: list[np.ndarray] = field(default_factory=list, repr=False)
+    resident_digests: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def as_json(self) -> dict:
         """The per-file entry of the ``import`` action's JSON."""
@@ -157,14 +163,21 @@ def _header_positions(
 
 
 def _store_mapped(
-    connection: Connection, outcome: FileOutcome, source_id: str, mapped: MappedChunk, matcher: RecordMatcher
+    connection: Connection,
+    outcome: FileOutcome,
+    source_id: str,
+    mapped: MappedChunk,
+    matcher: RecordMatcher,
 ) -> None:
     """Write one mapped chunk: new records, carried references, quarantine entries."""
     if "record_hash" in mapped.records:  # computed once for a batch of small files
         hashes = mapped.records["record_hash"].to_numpy(dtype=str)
-        mapped = MappedChunk(mapped.records.drop(columns="record_hash"), mapped.quarantine, mapped.bad_rows)
+        digests = mapped.records["record_digest"].to_numpy(dtype="uint64")
+        records_only = mapped.records.drop(columns=["record_hash", "record_digest"])
+        mapped = MappedChunk(records_only, mapped.quarantine, mapped.bad_rows, mapped.filled)
     else:
-        hashes = record_hashes(mapped.records)
+        words = record_hash_words(mapped.records)
+        hashes, digests = hex_hashes(words), words[:, 0]
     reused = matcher.match(hashes)
     new = reused < 0
     fresh = (
@@ -190,10 +203,21 @@ def _store_mapped(
             import_id=outcome.import_id, source_id=source_id, file_name=outcome.file
         )
         bulk_insert(connection, quarantine, bad)
+    outcome.record_digests.append(digests)
+    resident_ids = mapped.records["resident_id"].dropna().to_numpy(dtype=object)
+    outcome.resident_digests.append(pd.util.hash_array(resident_ids))
+    for label, count in filled_counts(mapped).items():
+        outcome.filled[label] = outcome.filled.get(label, 0) + count
     outcome.read += mapped.rows_read
     outcome.stored += int(new.sum())
     outcome.unchanged += int((~new).sum())
     outcome.quarantined += mapped.rows_quarantined
+
+
+def _duplicates(digests: list[np.ndarray]) -> int:
+    """Rows minus distinct values (64-bit digests: a false collision is astronomically rare)."""
+    joined = np.concatenate(digests) if digests else np.zeros(0, dtype="uint64")
+    return int(len(joined) - len(np.unique(joined)))
 
 
 def _max_date(values: pd.Series) -> dt.date | None:
@@ -282,8 +306,9 @@ def _open_file(
     readers: Mapping[str, ReaderSpec],
     user_name: str,
     chunk_rows: int,
-) -> FileOutcome | _Opened:
-    """Open and check one file; a finished outcome when it is refused or unchanged."""
+) -> Callable[[], FileOutcome] | _Opened:
+    """Open and check one file. A refused or unchanged file gives the job that records
+    the attempt and returns its outcome (the writer runs it, in order)."""
     outcome = FileOutcome(source=source.source_id, file=file_name)
     sha = ""
     try:
@@ -303,12 +328,16 @@ def _open_file(
             )
         if previous_read is not None:
             outcome.read = outcome.unchanged = previous_read
-            _record_attempt(store, outcome, sha, user_name, "unchanged")
-            return outcome
+            return partial(_unchanged, store, outcome, sha, user_name)
         positions = _header_positions(raw, source, config, file_name)
     except (ImportRefused, ReadError) as error:
-        return _refuse(store, outcome, sha, path, user_name, str(error))
+        return partial(_refuse, store, outcome, sha, path, user_name, str(error))
     return _Opened(source, outcome, raw, positions, path.stat().st_size)
+
+
+def _unchanged(store: Store, outcome: FileOutcome, sha: str, user_name: str) -> FileOutcome:
+    _record_attempt(store, outcome, sha, user_name, "unchanged")
+    return outcome
 
 
 def _store_file(
@@ -368,50 +397,22 @@ def _store_file(
                     rows_stored=outcome.stored,
                     rows_quarantined=outcome.quarantined,
                     rows_unchanged=outcome.unchanged,
+                    duplicate_records=_duplicates(outcome.record_digests),
+                    duplicate_resident_ids=_duplicates(outcome.resident_digests),
                 )
             )
+            if outcome.filled:
+                connection.execute(
+                    insert(import_field_counts),
+                    [
+                        {"import_id": outcome.import_id, "field": label, "filled": count}
+                        for label, count in outcome.filled.items()
+                    ],
+                )
             _supersede(connection, outcome, source.source_id, outcome.extract_date)
     except (ImportRefused, ReadError) as error:
         return _refuse(store, outcome, opened.raw.sha256, path, user_name, str(error))
     return outcome
-
-
-def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
-    """Run a generator one step ahead in a thread, so that reading and mapping the next
-    chunk overlaps writing the current one (Arrow, the CSV parser and SQLite release the
-    GIL). Exceptions reach the consumer; at most ``depth`` extra items are held."""
-    queue: Queue = Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        queue.put((item, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put((done, None))
-        except BaseException as error:  # handed to the consumer, re-raised there
-            queue.put((done, error))
-
-    worker = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = queue.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _streamed(opened: _Opened, config: MappingConfig, reference_date: dt.date):
@@ -432,9 +433,10 @@ def _import_batch(
     batch: list[tuple[_Opened, Path]],
     user_name: str,
     reference_date: dt.date,
-) -> list[FileOutcome]:
-    """Map several small files of one source and extract date in one pass, store each
-    in its own transaction (per-file overhead dominates small files)."""
+    writer: StoreWriter,
+) -> list[Future]:
+    """Map several small files of one source and extract date in one pass; the writer
+    stores each in its own transaction (per-file overhead dominates small files)."""
     source = batch[0][0].source
     needed = list(dict.fromkeys([m.source_column for m in config.columns_of(source.source_id)]))
     if source.extract_date_column:
@@ -444,7 +446,9 @@ def _import_batch(
         try:
             chunks = list(opened.raw.chunks)
         except ReadError as error:
-            results[index] = _refuse(store, opened.outcome, opened.raw.sha256, path, user_name, str(error))
+            results[index] = partial(
+                _refuse, store, opened.outcome, opened.raw.sha256, path, user_name, str(error)
+            )
             continue
         for chunk in chunks:
             columns = {
@@ -461,7 +465,9 @@ def _import_batch(
         targets = plan_targets(config.columns_of(source.source_id), positions)
         not_after = batch[0][0].outcome.extract_date or reference_date
         mapped = apply_mapping(combined, np.concatenate(numbers), targets, config.code_tables, not_after)
-        mapped.records["record_hash"] = record_hashes(mapped.records)
+        words = record_hash_words(mapped.records)
+        mapped.records["record_hash"] = hex_hashes(words)
+        mapped.records["record_digest"] = words[:, 0]
         record_owner = owner[mapped.records["position"].to_numpy()]
         problem_owner = owner[mapped.quarantine["position"].to_numpy(dtype="int64")]
     for index, (opened, path) in enumerate(batch):
@@ -474,13 +480,14 @@ def _import_batch(
             if frames
             else None,
             bad_rows=mapped.bad_rows[mine] if frames else np.zeros(0, dtype=bool),
+            filled=mapped.filled.loc[record_owner == index].reset_index(drop=True) if frames else None,
         )
         column_date = None
         if source.extract_date_column and frames and mine.any():
             column_date = _max_date(combined.loc[mine, positions[source.extract_date_column]])
         chunks = [(part, column_date)] if frames and mine.any() else []
-        results[index] = _store_file(store, opened, chunks, user_name, path)
-    return [results[index] for index in range(len(batch))]
+        results[index] = partial(_store_file, store, opened, chunks, user_name, path)
+    return [writer.submit(source.source_id, results[index]) for index in range(len(batch))]
 
 
 def import_file(
@@ -511,9 +518,9 @@ def import_file(
         Counts, or ``refused=True`` with a Japanese reason naming the file.
     """
     opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
-    if isinstance(opened, FileOutcome):
-        return opened
-    return _store_file(store, opened, _prefetched(_streamed(opened, config, reference_date)), user_name, path)
+    if not isinstance(opened, _Opened):
+        return opened()
+    return _store_file(store, opened, prefetched(_streamed(opened, config, reference_date)), user_name, path)
 
 
 def _safe_sha(path: Path) -> str:
@@ -544,43 +551,76 @@ def import_sources(
         One outcome per file, and Japanese messages (e.g. sources without files).
     """
     wanted = set(source_ids) if source_ids is not None else None
-    outcomes: list[FileOutcome] = []
+    futures: list[Future] = []
     messages: list[str] = []
-    for source in config.sources:
-        if not source.enabled or (wanted is not None and source.source_id not in wanted):
-            continue
-        files = find_source_files(import_folder, source)
-        if not files:
-            messages.append(
-                f"ソース「{source.source_id}」({source.name})のファイルが見つかりません: {source.file_pattern}"
+    with StoreWriter() as writer:
+        for source in config.sources:
+            if not source.enabled or (wanted is not None and source.source_id not in wanted):
+                continue
+            files = find_source_files(import_folder, source)
+            if not files:
+                messages.append(
+                    f"ソース「{source.source_id}」({source.name})のファイルが見つかりません: {source.file_pattern}"
+                )
+                continue
+            futures += _import_source_files(
+                store,
+                config,
+                source,
+                files,
+                import_folder,
+                readers,
+                user_name,
+                reference_date,
+                chunk_rows,
+                writer,
             )
-            continue
-        batch: list[tuple[_Opened, Path]] = []
-        batch_bytes = 0
+    return [future.result() for future in futures], messages
 
-        def flush() -> None:
-            nonlocal batch, batch_bytes
-            if batch:
-                outcomes.extend(_import_batch(store, config, batch, user_name, reference_date))
-            batch, batch_bytes = [], 0
 
-        for path in files:
-            file_name = path.relative_to(import_folder).as_posix()
-            opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
-            if isinstance(opened, FileOutcome):
+def _import_source_files(
+    store: Store,
+    config: MappingConfig,
+    source: SourceSpec,
+    files: list[Path],
+    import_folder: Path,
+    readers: Mapping[str, ReaderSpec],
+    user_name: str,
+    reference_date: dt.date,
+    chunk_rows: int,
+    writer: StoreWriter,
+) -> list[Future]:
+    """Open, map and hand to the writer every file of one source, in order."""
+    futures: list[Future] = []
+    batch: list[tuple[_Opened, Path]] = []
+    batch_bytes = 0
+
+    def flush() -> None:
+        nonlocal batch, batch_bytes
+        if batch:
+            futures.extend(_import_batch(store, config, batch, user_name, reference_date, writer))
+        batch, batch_bytes = [], 0
+
+    for path in files:
+        file_name = path.relative_to(import_folder).as_posix()
+        writer.wait_for(source.source_id)  # the check against stored files must see them all
+        opened = _open_file(store, config, source, path, file_name, readers, user_name, chunk_rows)
+        if not isinstance(opened, _Opened):
+            flush()
+            futures.append(writer.submit(source.source_id, opened))
+        elif opened.size <= SMALL_FILE_BYTES:
+            if batch and (
+                batch[0][0].outcome.extract_date != opened.outcome.extract_date
+                or batch_bytes + opened.size > BATCH_BYTES
+            ):
                 flush()
-                outcomes.append(opened)
-            elif opened.size <= SMALL_FILE_BYTES:
-                if batch and (
-                    batch[0][0].outcome.extract_date != opened.outcome.extract_date
-                    or batch_bytes + opened.size > BATCH_BYTES
-                ):
-                    flush()
-                batch.append((opened, path))
-                batch_bytes += opened.size
-            else:
-                flush()
-                chunks = _prefetched(_streamed(opened, config, reference_date))
-                outcomes.append(_store_file(store, opened, chunks, user_name, path))
-        flush()
-    return outcomes, messages
+            batch.append((opened, path))
+            batch_bytes += opened.size
+        else:
+            flush()
+            chunks = prefetched(_streamed(opened, config, reference_date))
+            futures.append(
+                writer.submit(source.source_id, _store_file, store, opened, chunks, user_name, path)
+            )
+    flush()
+    return futures

@@ -18,13 +18,14 @@ import json
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 
 from macros_py.ingest.mapping import MappingConfig, SourceSpec
-from macros_py.ingest.query import current_records_query, import_history
+from macros_py.ingest.query import current_records_query, import_history, import_records_query
 from macros_py.sheets import FRESHNESS, QUALITY_REPORT
 from macros_py.store import Store
-from macros_py.vocabulary import CANONICAL_FIELDS, FIELD_BY_LABEL
+from macros_py.store.tables_ingest import import_field_counts
+from macros_py.vocabulary import FIELD_BY_LABEL
 
 __all__ = ["ALLOWED_AGE_DAYS", "freshness_table", "quality_report"]
 
@@ -53,74 +54,115 @@ def _timeliness(age: int | None, rhythm: str) -> float | None:
     return round(max(0.0, 1.0 - (age - allowed) / allowed), 3)
 
 
-def _source_statistics(
-    connection, config: MappingConfig, source: SourceSpec, resident_source_id: str, known: dict[str, pd.Index]
-) -> dict:
-    """Counts of one source's current records, computed in the database."""
-    cur = current_records_query(source.source_id).subquery("cur")
-    columns = [
-        func.count().label("rows"),
-        *[func.count(cur.c[field.identifier]).label(field.identifier) for field in CANONICAL_FIELDS],
-    ]
-    value_targets = [
-        target
-        for target in dict.fromkeys(m.target for m in config.columns_of(source.source_id))
-        if target not in FIELD_BY_LABEL
-    ]
-    for number, target in enumerate(value_targets):
-        pattern = json.dumps(target, ensure_ascii=False) + ": null"
-        columns.append(
-            func.sum(case((cur.c.values_json.contains(pattern, autoescape=True), 1), else_=0)).label(
-                f"v{number}"
-            )
+def _backfill_counts(connection, config: MappingConfig, source: SourceSpec, import_id: int) -> dict[str, int]:
+    """Filled counts of an import stored before they were counted at import time (once)."""
+    rows = import_records_query(import_id).subquery("rows")
+    columns = [func.count().label("rows")]
+    labels = list(dict.fromkeys(m.target for m in config.columns_of(source.source_id)))
+    for number, label in enumerate(labels):
+        canonical = FIELD_BY_LABEL.get(label)
+        if canonical is not None:
+            columns.append(func.count(rows.c[canonical.identifier]).label(f"f{number}"))
+            continue
+        key = json.dumps(label, ensure_ascii=False) + ": "
+        present = func.sum(case((rows.c.values_json.contains(key, autoescape=True), 1), else_=0))
+        null = func.sum(case((rows.c.values_json.contains(key + "null", autoescape=True), 1), else_=0))
+        columns.append((func.coalesce(present, 0) - func.coalesce(null, 0)).label(f"f{number}"))
+    found = connection.execute(select(*columns)).mappings().one()
+    counts = {label: int(found[f"f{number}"] or 0) for number, label in enumerate(labels)}
+    if counts:
+        connection.execute(
+            insert(import_field_counts),
+            [{"import_id": import_id, "field": label, "filled": n} for label, n in counts.items()],
         )
-    row = dict(connection.execute(select(*columns)).mappings().one())
-    row["value_nulls"] = {target: int(row[f"v{number}"] or 0) for number, target in enumerate(value_targets)}
+    return counts
+
+
+def _scan_duplicates(connection, source_id: str) -> tuple[int, int]:
+    """(duplicate records, duplicate 宛名番号) over a source's whole current extract."""
+    current = current_records_query(source_id).subquery("cur")
     keys = pd.DataFrame(
-        list(
-            map(tuple, connection.execute(select(cur.c.record_hash, cur.c.resident_id, cur.c.household_id)))
-        ),
-        columns=["record_hash", "resident_id", "household_id"],
+        connection.execute(select(current.c.record_hash, current.c.resident_id)).all(),
+        columns=["record_hash", "resident_id"],
     )
-    row["duplicate_hash"] = int(keys["record_hash"].duplicated().sum())
-    row["duplicate_resident"] = int(keys["resident_id"].dropna().duplicated().sum())
-    if source.source_id != resident_source_id and row["rows"]:
-        for column, key in (("resident_id", "unknown_resident"), ("household_id", "unknown_household")):
-            values = keys[column].dropna()
-            if values.empty:
+    return int(keys["record_hash"].duplicated().sum()), int(keys["resident_id"].dropna().duplicated().sum())
+
+
+def _current_ids(connection, source_id: str, column: str) -> pd.Index:
+    current = current_records_query(source_id).subquery("cur")
+    values = connection.execute(select(current.c[column]).where(current.c[column].is_not(None))).all()
+    return pd.Index([value for (value,) in values], dtype=object)
+
+
+def _statistics(
+    store: Store, config: MappingConfig, resident_source_id: str, history: pd.DataFrame
+) -> dict[str, dict]:
+    """Per-source figures of the current extracts, from the counts kept per import.
+
+    Rows, filled cells and within-file duplicates were counted while importing; only
+    extracts made of several files (duplicates across files), imports stored by an older
+    version, and the 住民記録 cross-check read records back.
+    """
+    current = history[history["current"]] if len(history) else history
+    statistics: dict[str, dict] = {}
+    with store.engine.begin() as connection:
+        import_ids = [int(value) for value in current["import_id"]] if len(current) else []
+        kept = pd.DataFrame(
+            connection.execute(
+                select(
+                    import_field_counts.c.import_id, import_field_counts.c.field, import_field_counts.c.filled
+                ).where(import_field_counts.c.import_id.in_(import_ids))
+            ).all(),
+            columns=["import_id", "field", "filled"],
+        )
+        known_ids: dict[str, pd.Index] = {}
+        for source in config.sources:
+            if not source.enabled:
                 continue
-            row[key] = int((known[column].get_indexer(pd.Index(values.to_numpy(dtype=object))) < 0).sum())
-            break
-    return row
-
-
-def _statistics(store: Store, config: MappingConfig, resident_source_id: str) -> dict[str, dict]:
-    """Per-source counts computed in the database (no records are loaded into memory)."""
-    residents = current_records_query(resident_source_id).subquery("residents")
-    known: dict[str, pd.Index] = {}
-    with store.engine.connect() as connection:
-        for column in ("resident_id", "household_id"):
-            ids = connection.execute(
-                select(func.distinct(residents.c[column])).where(residents.c[column].is_not(None))
-            ).scalars()
-            known[column] = pd.Index(list(ids), dtype=object)
-        return {
-            source.source_id: _source_statistics(connection, config, source, resident_source_id, known)
-            for source in config.sources
-            if source.enabled
-        }
+            mine = current[current["source_id"] == source.source_id] if len(current) else current
+            rows = int((mine["rows_read"] - mine["rows_quarantined"]).sum()) if len(mine) else 0
+            filled: dict[str, int] = {}
+            for import_id in mine["import_id"] if len(mine) else []:
+                counts = kept[kept["import_id"] == import_id]
+                if counts.empty and len(mine):
+                    found = _backfill_counts(connection, config, source, int(import_id))
+                else:
+                    found = dict(zip(counts["field"], counts["filled"], strict=True))
+                for label, count in found.items():
+                    filled[label] = filled.get(label, 0) + int(count)
+            row: dict = {"rows": rows, "filled": filled, "duplicate_hash": 0, "duplicate_resident": 0}
+            if rows:
+                stored_counts = mine[["duplicate_records", "duplicate_resident_ids"]]
+                if len(mine) == 1 and stored_counts.notna().all(axis=None):
+                    row["duplicate_hash"] = int(stored_counts["duplicate_records"].iloc[0])
+                    row["duplicate_resident"] = int(stored_counts["duplicate_resident_ids"].iloc[0])
+                else:
+                    row["duplicate_hash"], row["duplicate_resident"] = _scan_duplicates(
+                        connection, source.source_id
+                    )
+            if rows and source.source_id != resident_source_id:
+                for column, label, key in (
+                    ("resident_id", "宛名番号", "unknown_resident"),
+                    ("household_id", "世帯番号", "unknown_household"),
+                ):
+                    if not filled.get(label):
+                        continue
+                    if column not in known_ids:
+                        known_ids[column] = _current_ids(connection, resident_source_id, column)
+                    ids = _current_ids(connection, source.source_id, column)
+                    row[key] = int((known_ids[column].get_indexer(ids) < 0).sum())
+                    break
+            statistics[source.source_id] = row
+    return statistics
 
 
 def _completeness(row: dict | None, config: MappingConfig, source: SourceSpec) -> float | None:
     if not row or not row["rows"]:
         return None
-    shares = []
-    for target in dict.fromkeys(m.target for m in config.columns_of(source.source_id)):
-        canonical = FIELD_BY_LABEL.get(target)
-        if canonical is not None:
-            shares.append(row[canonical.identifier] / row["rows"])
-        else:
-            shares.append(1.0 - row["value_nulls"].get(target, 0) / row["rows"])
+    shares = [
+        row["filled"].get(target, 0) / row["rows"]
+        for target in dict.fromkeys(m.target for m in config.columns_of(source.source_id))
+    ]
     return round(float(np.mean(shares)), 3) if shares else None
 
 
@@ -159,11 +201,8 @@ def _source_row(
         notes.append(f"抽出日が {age} 日前です(更新頻度: {source.update_rhythm})")
     consistency = None
     if count and has_residents and source.source_id != resident_source_id:
-        for column, unknown_key, label in (
-            ("resident_id", "unknown_resident", "宛名番号"),
-            ("household_id", "unknown_household", "世帯番号"),
-        ):
-            filled = int(row[column])
+        for unknown_key, label in (("unknown_resident", "宛名番号"), ("unknown_household", "世帯番号")):
+            filled = int(row["filled"].get(label, 0))
             if filled:
                 unknown = int(row.get(unknown_key) or 0)
                 consistency = round(1.0 - unknown / filled, 3)
@@ -190,7 +229,7 @@ def quality_report(
 ) -> pd.DataFrame:
     """The 品質レポート table: one row per enabled source, columns as the sheet's headers."""
     history = import_history(store)
-    stats = _statistics(store, config, resident_source_id)
+    stats = _statistics(store, config, resident_source_id, history)
     has_residents = bool(stats.get(resident_source_id, {}).get("rows"))
     rows = []
     for source in config.sources:

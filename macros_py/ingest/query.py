@@ -16,6 +16,7 @@ __all__ = [
     "current_records",
     "current_records_query",
     "import_history",
+    "import_records_query",
     "records_of_import",
     "values_frame",
 ]
@@ -81,6 +82,11 @@ def _records_of(condition, source_id: str | None = None):
 def current_records_query(source_id: str | None = None):
     """The SELECT behind :func:`current_records`, for aggregating in the database."""
     return _records_of(_is_current(source_id), source_id)
+
+
+def import_records_query(import_id: int):
+    """The SELECT of one import's records (its own and carried), for aggregating."""
+    return _records_of(imports.c.import_id == import_id)
 
 
 def _frame(store: Store, statement) -> pd.DataFrame:

@@ -90,8 +90,19 @@ def _read_csv_header(path: Path, encoding: str, header_row: int) -> list[str]:
     )
 
 
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose cells are all blank (tested column by column on the few candidates)."""
+    blank = np.array(frame[0].str.strip() == "", dtype=bool)
+    candidates = np.flatnonzero(blank)
+    if candidates.size:
+        rest = frame.iloc[candidates, 1:]
+        for column in rest.columns:
+            blank[candidates] &= (rest[column].str.strip() == "").to_numpy()
+    return blank
+
+
 def _csv_chunks(
-    path: Path, encoding: str, header_row: int, width: int, chunk_rows: int
+    path: Path, encoding: str, header_row: int, width: int, chunk_rows: int, quoted: bool = True
 ) -> Iterator[RawChunk]:
     next_line = header_row + 1
     reader = pd.read_csv(
@@ -111,7 +122,7 @@ def _csv_chunks(
         for frame in reader:
             frame = frame.reset_index(drop=True)
             embedded = np.zeros(len(frame), dtype="int64")
-            for column in frame.columns:
+            for column in frame.columns if quoted else ():  # only a quoted cell holds a line break
                 embedded += frame[column].str.count("\n").to_numpy(dtype="int64")
             starts = (
                 next_line
@@ -119,9 +130,7 @@ def _csv_chunks(
                 + np.concatenate(([0], np.cumsum(embedded)[:-1]))
             )
             next_line = int(starts[-1] + embedded[-1] + 1) if len(frame) else next_line
-            blank = np.ones(len(frame), dtype=bool)
-            for column in frame.columns:
-                blank &= (frame[column].str.strip() == "").to_numpy()
+            blank = _blank_rows(frame)
             if blank.any():
                 frame = frame.loc[~blank].reset_index(drop=True)
                 starts = starts[~blank]
@@ -153,7 +162,7 @@ def read_csv_table(path: Path, source: SourceSpec, chunk_rows: int = 100_000) ->
         raise ReadError(f"ファイル「{path.name}」は空です(0バイト)。")
     headers = _read_csv_header(path, scan.encoding, source.header_row)
     width = max(len(headers), 1)
-    chunks = _csv_chunks(path, scan.encoding, source.header_row, width, chunk_rows)
+    chunks = _csv_chunks(path, scan.encoding, source.header_row, width, chunk_rows, scan.has_quotes)
     return RawTable(headers=headers, sha256=scan.sha256, chunks=chunks, encoding=scan.encoding)
 
 

@@ -18,53 +18,104 @@ __all__ = [
     "bulk_insert",
     "carry_pool",
     "current_filter",
+    "hex_hashes",
+    "record_hash_words",
     "record_hashes",
 ]
 
 _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
 _HASH_KEYS = ("mimamori-rec-h1", "mimamori-rec-h2")
+_HASHED_COLUMNS = (*CANONICAL_COLUMNS, "values_json")
+_MISSING = "\x00"
+
+
+def _combine(column_hashes: list[np.ndarray], rows: int) -> np.ndarray:
+    """Row hash from column hashes: CPython's tuple-hash mixing, as pandas'
+    ``hash_pandas_object`` does for a DataFrame (kept here so that stored record
+    hashes never depend on a pandas internal)."""
+    multiplier = np.uint64(1000003)
+    out = np.full(rows, 0x345678, dtype=np.uint64)
+    count = len(column_hashes)
+    for position, hashed in enumerate(column_hashes):
+        inverse = count - position
+        out ^= hashed
+        out *= multiplier
+        multiplier += np.uint64(82520 + inverse + inverse)
+    out += np.uint64(97531)
+    return out
+
+
+def _column_hashes(series: pd.Series, keys: tuple[str, ...]) -> list[np.ndarray]:
+    """One uint64 per row and key: the column as text (missing as NUL), hashed once per
+    distinct value; a column without any value hashes as a constant."""
+    rows = len(series)
+    if series.isna().all():
+        text = series.iloc[:1].astype("str").fillna(_MISSING) if rows else pd.Series([_MISSING])
+        distinct = np.asarray(text, dtype=object)[:1]
+        codes = np.zeros(rows, dtype="intp")
+    else:
+        codes, uniques = pd.factorize(series.astype("str").fillna(_MISSING))
+        distinct = np.asarray(uniques, dtype=object)
+    return [
+        pd.util.hash_array(distinct, hash_key=key.ljust(16)[:16], categorize=False).take(codes)
+        for key in keys
+    ]
+
+
+def record_hash_words(frame: pd.DataFrame) -> np.ndarray:
+    """Two independent 64-bit content hashes per record, shape ``(rows, 2)``."""
+    per_key: list[list[np.ndarray]] = [[] for _ in _HASH_KEYS]
+    for column in _HASHED_COLUMNS:
+        for collected, hashed in zip(per_key, _column_hashes(frame[column], _HASH_KEYS), strict=True):
+            collected.append(hashed)
+    return np.stack([_combine(hashes, len(frame)) for hashes in per_key], axis=1)
+
+
+def hex_hashes(words: np.ndarray) -> np.ndarray:
+    """The 32-hex-character ``record_hash`` of :func:`record_hash_words` rows."""
+    raw = np.ascontiguousarray(words).astype(">u8").view("uint8").reshape(len(words), 16)
+    return np.ascontiguousarray(_HEX[raw]).view("<U32").ravel()
 
 
 def record_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 128-bit content hash (32 hex characters) per record, over canonical and value fields."""
-    columns = [*CANONICAL_COLUMNS, "values_json"]
-    text = pd.DataFrame({column: frame[column].astype("str").fillna("\x00") for column in columns})
-    words = [
-        pd.util.hash_pandas_object(text, index=False, hash_key=key.ljust(16)[:16]).to_numpy(dtype="uint64")
-        for key in _HASH_KEYS
-    ]
-    raw = np.stack(words, axis=1).astype(">u8").view("uint8").reshape(len(frame), 16)
-    return np.ascontiguousarray(_HEX[raw]).view("<U32").ravel()
+    return hex_hashes(record_hash_words(frame))
 
 
-def _db_rows(frame: pd.DataFrame, sqlite: bool) -> list[tuple]:
-    prepared = {}
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            converted = series.dt.strftime("%Y-%m-%d") if sqlite else series.dt.date
-            prepared[column] = converted.astype("object").where(series.notna(), None)
-        elif pd.api.types.is_float_dtype(series) and column == "grade":
-            prepared[column] = series.astype("Int64").astype("object").where(series.notna(), None)
-        else:
-            prepared[column] = series.astype("object").where(series.notna(), None)
-    return list(zip(*(prepared[column].tolist() for column in frame.columns), strict=True))
+def _db_column(series: pd.Series, sqlite: bool) -> list:
+    """A column as Python values for the DB-API, missing values as ``None``."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if not sqlite:
+            return series.dt.date.astype("object").where(series.notna(), None).tolist()
+        series = series.dt.strftime("%Y-%m-%d")
+    elif pd.api.types.is_float_dtype(series) and series.name == "grade":
+        series = series.astype("Int64")
+    elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        return series.tolist()
+    return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
-    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere."""
+    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere.
+
+    Columns without any value are left out of the statement (they default to NULL),
+    which saves binding millions of NULLs for sources that map few fields.
+    """
     if frame.empty:
         return
+    columns = [column for column in frame.columns if frame[column].notna().any()]
     sqlite = connection.dialect.name == "sqlite"
-    rows = _db_rows(frame, sqlite)
-    columns = list(frame.columns)
+    values = [_db_column(frame[column], sqlite) for column in columns]
     if sqlite:
         placeholders = ", ".join("?" for _ in columns)
         connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+            list(zip(*values, strict=True)),
         )
     else:
-        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        connection.execute(
+            insert(table), [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+        )
 
 
 def current_filter(source_id: str):

@@ -22,7 +22,7 @@ from macros_py.normalize.text import clean_text, fold_width
 from macros_py.store.tables_ingest import records as records_table
 from macros_py.vocabulary import CANONICAL_FIELDS, SEX_VALUES
 
-__all__ = ["CANONICAL_COLUMNS", "MappedChunk", "Target", "apply_mapping", "plan_targets"]
+__all__ = ["CANONICAL_COLUMNS", "MappedChunk", "Target", "apply_mapping", "filled_counts", "plan_targets"]
 
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(field.identifier for field in CANONICAL_FIELDS)
 QUARANTINE_COLUMNS: tuple[str, ...] = ("position", "row_number", "column_name", "value", "reason")
@@ -55,6 +55,7 @@ class MappedChunk:
     records: pd.DataFrame  # position, row_number, canonical identifiers, values_json
     quarantine: pd.DataFrame  # position, row_number, column_name, value, reason
     bad_rows: np.ndarray  # bool per input row: the row went to quarantine
+    filled: pd.DataFrame  # bool per record and 項目 label: the cell has a value
 
     @property
     def rows_read(self) -> int:
@@ -191,6 +192,11 @@ def _json_fragment(target: Target, values: pd.Series) -> pd.Series:
     return key + encoded.where(~missing, "null")
 
 
+def filled_counts(mapped: MappedChunk) -> dict[str, int]:
+    """Filled cells per 項目 label over a chunk's records, for the 品質レポート."""
+    return {label: int(count) for label, count in mapped.filled.sum().items()}
+
+
 def apply_mapping(
     chunk_frame: pd.DataFrame,
     row_numbers: np.ndarray,
@@ -219,6 +225,7 @@ def apply_mapping(
     positions = np.arange(n, dtype="int64")
     out: dict[str, pd.Series] = {"position": pd.Series(positions), "row_number": rows}
     fragments: list[pd.Series] = []
+    filled: dict[str, np.ndarray] = {}
     for target in targets:
         raw, text = _joined(frame, target)
         values, errors = _parse_target(target, text, code_tables, not_after)
@@ -236,6 +243,7 @@ def apply_mapping(
                     }
                 )
             )
+        filled[target.name] = values.notna().to_numpy()
         if target.identifier is not None:
             out[target.identifier] = values
         else:
@@ -259,4 +267,5 @@ def apply_mapping(
         records=records.loc[~bad].reset_index(drop=True),
         quarantine=quarantine,
         bad_rows=bad,
+        filled=pd.DataFrame(filled, index=range(n)).loc[~bad].reset_index(drop=True),
     )

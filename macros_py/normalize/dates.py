@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["ERAS", "DateParseResult", "Era", "parse_date", "parse_dates"]
 
@@ -106,7 +108,17 @@ def _fold(values: pd.Series) -> pd.Series:
 
 
 def _components(text: pd.Series, pattern: str) -> pd.DataFrame:
-    return text.str.extract(pattern, expand=True)
+    """Named groups of ``pattern`` per value (missing where it does not match), with
+    Arrow's RE2 engine: pandas' own ``str.extract`` runs Python's ``re`` per value."""
+    array = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    groups = pc.extract_regex(array, pattern)
+    matched = groups.is_valid().to_numpy(zero_copy_only=False)
+    columns = {}
+    for position, name in enumerate(groups.type.names):
+        values = groups.field(position).to_numpy(zero_copy_only=False).astype(object)
+        values[~matched] = None
+        columns[name] = pd.Series(values, index=text.index, dtype="str")
+    return pd.DataFrame(columns, index=text.index)
 
 
 def _to_int(part: pd.Series) -> np.ndarray:
@@ -136,10 +148,23 @@ def _parse_unique(text: pd.Series, not_after: dt.date | None) -> tuple[np.ndarra
     empty = (text == "").to_numpy()
     handled = empty.copy()
 
-    era = _components(text, _ERA_PATTERN)
+    # ISO dates are by far the most common notation: parsed by pandas' C parser first.
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy("datetime64[D]")
+    iso_years = iso.astype("datetime64[Y]").astype("int64") + 1970
+    iso_hit = ~np.isnat(iso) & (iso_years >= _MIN_YEAR) & (iso_years <= _MAX_YEAR)
+    dates[iso_hit] = iso[iso_hit]
+    handled |= iso_hit
+
+    def rest(pattern: str) -> tuple[np.ndarray, pd.DataFrame]:
+        """Positions not handled yet and the pattern's groups for them (regex on few)."""
+        positions = np.flatnonzero(~handled)
+        return positions, _components(text.iloc[positions], pattern)
+
+    positions, era = rest(_ERA_PATTERN)
     era_hit = era["era"].notna().to_numpy()
     if era_hit.any():
-        tokens = era["era"].where(era_hit, "R")
+        positions, era, era_hit = positions[era_hit], era[era_hit], np.ones(int(era_hit.sum()), dtype=bool)
+        tokens = era["era"]
         first_year = tokens.map({k: v.first_year for k, v in _ERA_BY_TOKEN.items()}).to_numpy("float64")
         era_year = _to_int(era["year"].replace("元", "1"))
         era_year = np.where(era_year >= 1, era_year, np.nan)
@@ -150,37 +175,38 @@ def _parse_unique(text: pd.Series, not_after: dt.date | None) -> tuple[np.ndarra
             {k: np.datetime64(v.end or dt.date(9999, 12, 31), "D") for k, v in _ERA_BY_TOKEN.items()}
         )
         within = (days >= starts.to_numpy("datetime64[D]")) & (days <= ends.to_numpy("datetime64[D]"))
-        ok = era_hit & exists & within
-        dates[ok] = days[ok]
-        reasons[era_hit & ~exists] = REASON_NO_SUCH_DAY
-        reasons[era_hit & exists & ~within] = REASON_OUT_OF_ERA
-        handled |= era_hit
+        ok = exists & within
+        dates[positions[ok]] = days[ok]
+        reasons[positions[~exists]] = REASON_NO_SUCH_DAY
+        reasons[positions[exists & ~within]] = REASON_OUT_OF_ERA
+        handled[positions] = True
 
     for pattern in (_WESTERN_PATTERN, _COMPACT_PATTERN):
-        parts = _components(text, pattern)
-        hit = parts["year"].notna().to_numpy() & ~handled
+        positions, parts = rest(pattern)
+        hit = parts["year"].notna().to_numpy()
         if not hit.any():
             continue
+        positions, parts = positions[hit], parts[hit]
         year = _to_int(parts["year"])
         days, exists = _assemble(year, _to_int(parts["month"]), _to_int(parts["day"]))
-        dates[hit & exists] = days[hit & exists]
-        out_of_range = hit & ~exists & ((year < _MIN_YEAR) | (year > _MAX_YEAR))
-        reasons[hit & ~exists] = REASON_NO_SUCH_DAY
-        reasons[out_of_range] = REASON_OUT_OF_RANGE
-        handled |= hit
+        dates[positions[exists]] = days[exists]
+        reasons[positions[~exists]] = REASON_NO_SUCH_DAY
+        reasons[positions[~exists & ((year < _MIN_YEAR) | (year > _MAX_YEAR))]] = REASON_OUT_OF_RANGE
+        handled[positions] = True
 
-    serial = _components(text, _SERIAL_PATTERN)
-    hit = serial["serial"].notna().to_numpy() & ~handled
+    positions, serial = rest(_SERIAL_PATTERN)
+    hit = serial["serial"].notna().to_numpy()
     if hit.any():
-        number = _to_int(serial["serial"])
-        ok = hit & (number >= _FIRST_SERIAL) & (number <= _LAST_SERIAL)
+        positions = positions[hit]
+        number = _to_int(serial["serial"][hit])
+        ok = (number >= _FIRST_SERIAL) & (number <= _LAST_SERIAL)
         offsets = np.where(ok, number, 0).astype("int64")
         days = _EXCEL_EPOCH + offsets
         years = days.astype("datetime64[Y]").astype("int64") + 1970
         ok &= (years >= _MIN_YEAR) & (years <= _MAX_YEAR)
-        dates[ok] = days[ok]
-        reasons[hit & ~ok] = REASON_OUT_OF_RANGE
-        handled |= hit
+        dates[positions[ok]] = days[ok]
+        reasons[positions[~ok]] = REASON_OUT_OF_RANGE
+        handled[positions] = True
 
     reasons[~handled] = REASON_UNREADABLE
     if not_after is not None:
@@ -210,20 +236,18 @@ def parse_dates(values: pd.Series, *, not_after: dt.date | None = None) -> DateP
     """
     index = values.index
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
-    as_text = pd.Series([_as_text(value) for value in uniques], dtype="str")  # distinct values only
-    unique_dates, unique_reasons = _parse_unique(_fold(as_text), not_after)
-    if len(uniques) == 0:
-        dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[D]")
-        reasons = np.full(len(values), "", dtype=object)
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        as_text = pd.Series(uniques, dtype="str")  # already text: no per-value conversion
     else:
-        take = np.where(codes >= 0, codes, 0)
-        dates = unique_dates[take]
-        reasons = unique_reasons[take]
-        dates[codes < 0] = np.datetime64("NaT")
-        reasons[codes < 0] = ""
+        as_text = pd.Series([_as_text(value) for value in uniques], dtype="str")  # distinct values only
+    unique_dates, unique_reasons = _parse_unique(_fold(as_text), not_after)
+    missing = codes < 0
+    take = np.where(missing, len(uniques), codes)  # one past the distinct values: empty
+    dates = np.append(unique_dates, np.datetime64("NaT"))[take]
+    reasons = pd.Series(np.append(unique_reasons, ""), dtype="str").take(take)
     return DateParseResult(
         dates=pd.Series(dates.astype("datetime64[ns]"), index=index, name=values.name),
-        errors=pd.Series(reasons, index=index, name=values.name, dtype="str"),
+        errors=pd.Series(reasons.to_numpy(), index=index, name=values.name, dtype="str"),
     )
 
 

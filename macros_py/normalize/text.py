@@ -26,6 +26,8 @@ def unicode_normalize(values: pd.Series, form: str) -> pd.Series:
         return values.str.normalize(form)
     import pyarrow.compute as pc
 
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # ASCII is already normal
+        return values
     return pd.Series(
         pc.utf8_normalize(array, form=form), index=values.index, dtype=values.dtype, name=values.name
     )
