@@ -59,3 +59,65 @@ def test_all_empty_columns_and_single_changes():
     changed.loc[7, "address"] = "本町1-2-3"
     again = record_hashes(changed)
     assert again[7] != hashes[7] and np.array_equal(np.delete(again, 7), np.delete(hashes, 7))
+
+
+def _reference_json_string(values: pd.Series) -> pd.Series:
+    text = values.astype("str").str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    controls = text.str.contains(r"[\x00-\x1f]", regex=True)
+    if controls.any():
+        escape = "".join
+        text = text.where(
+            ~controls,
+            text[controls].map(lambda v: escape(f"\\u{ord(c):04x}" if ord(c) < 0x20 else c for c in v)),
+        )
+    return '"' + text + '"'
+
+
+def _reference_values_json(fields) -> pd.Series:
+    """The first definition of values_json (string concatenation per field)."""
+    fragments = []
+    for name, value_type, values in fields:
+        key = _reference_json_string(pd.Series([name]))[0] + ": "
+        missing = values.isna()
+        if value_type == "日付":
+            encoded = '"' + values.dt.strftime("%Y-%m-%d").astype("str") + '"'
+        elif value_type == "数値":
+            integral = values.notna() & (values == values.round()) & (values.abs() < 2**53)
+            as_int = values.where(integral, 0).astype("int64").astype("str")
+            encoded = pd.Series(
+                np.where(integral, as_int, values.astype("str")), index=values.index, dtype="str"
+            )
+        elif value_type == "フラグ":
+            encoded = pd.Series(
+                np.where(values.astype(bool), "true", "false"), index=values.index, dtype="str"
+            )
+        else:
+            encoded = _reference_json_string(values.fillna(""))
+        fragments.append(key + encoded.where(~missing, "null"))
+    joined = fragments[0]
+    for fragment in fragments[1:]:
+        joined = joined + ", " + fragment
+    return "{" + joined + "}"
+
+
+def test_values_json_text_equals_the_original_definition():
+    from macros_py.ingest.values_json import encode_values
+
+    generator = np.random.default_rng(5)
+    rows = 300
+    texts = np.array(['a"b', "c\\d", "改行\nあり", "tab\there", "", "普通", "\x01"], dtype=object)
+    note = pd.Series(texts[generator.integers(0, len(texts), rows)], dtype="str")
+    note[generator.random(rows) < 0.2] = None
+    days = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(generator.integers(0, 900, rows), "D"))
+    days[generator.random(rows) < 0.2] = pd.NaT
+    numbers = pd.Series(generator.choice([1.0, 2.5, -3.0, 1e17, np.nan, 0.1], rows))
+    flags = pd.Series(generator.random(rows) < 0.5)
+    fields = [
+        ("備考", "文字", note),
+        ("受診日", "日付", days),
+        ('欠席"日数', "数値", numbers),
+        ("要支援", "フラグ", flags),
+    ]
+    encoded = encode_values(fields, pd.RangeIndex(rows))
+    assert encoded.tolist() == _reference_values_json(fields).tolist()
+    assert encode_values([], pd.RangeIndex(2)).isna().all()

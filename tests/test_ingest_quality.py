@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from fixtures.ingest import make_fixtures as fx
 from fixtures.ingest.helpers import (
     JUMIN_COLUMNS,
@@ -19,6 +20,27 @@ from macros_py.ingest.quality import _timeliness
 
 
 def test_quality_dimensions_per_source(tmp_path):
+    _check_quality_dimensions(tmp_path)
+
+
+@pytest.mark.postgres
+def test_quality_dimensions_per_source_on_postgresql(tmp_path, postgres_url):
+    from sqlalchemy import create_engine, text
+
+    schema = f"quality_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
+    try:
+        _check_quality_dimensions(tmp_path, データベース=url)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _check_quality_dimensions(tmp_path, **settings):
     exports = tmp_path / "exports"
     fx.write_csv(exports / "住民記録", "住民記録_20251130.csv", fx.GOOD_ROWS)
     fx.write_csv(
@@ -36,7 +58,7 @@ def test_quality_dimensions_per_source(tmp_path):
         ],
         codes=SEX_CODES,
     )
-    result = run_import(tmp_path, mapping)
+    result = run_import(tmp_path, mapping, **settings)
     quality = result.tables["quality_report"].set_index("ソースID")
     allowance = quality.loc["allowance"]
     assert allowance["件数"] == 4
@@ -100,3 +122,31 @@ def test_counts_kept_at_import_equal_counts_read_back_from_records(village_copy)
     )
     with store.engine.connect() as connection:  # the counts were kept for next time
         assert connection.execute(select(func.count()).select_from(import_field_counts)).scalar() > 0
+
+
+def test_household_keyed_sources_are_checked_against_the_households_of_the_register(tmp_path):
+    exports = tmp_path / "exports"
+    header = ["宛名番号", "世帯番号", "氏名", "生年月日"]
+    fx.write_csv(
+        exports / "住民記録",
+        "住民記録_20251130.csv",
+        [
+            ["0001", "H1", "山田　太郎", "R5.4.1"],
+            ["0002", "H1", "山田　花子", "H1.1.8"],
+            ["0003", "H2", "佐藤", "H27.10.3"],
+        ],
+        header=header,
+    )
+    fx.write_csv(exports / "料金", "料金_20251130.csv", [["H1"], ["H2"], ["H9"], ["H1"]], header=["世帯番号"])
+    mapping = mapping_tables(
+        sources=[JUMIN_SOURCE, source_row("fee", "料金/料金_*.csv", キー種別="世帯番号")],
+        columns=[
+            *[["jumin", name, name, "日付" if name == "生年月日" else "文字", "", ""] for name in header],
+            ["fee", "世帯番号", "世帯番号", "文字", "", "はい"],
+        ],
+        codes=SEX_CODES,
+    )
+    quality = run_import(tmp_path, mapping).tables["quality_report"].set_index("ソースID")
+    assert quality.loc["fee", "整合性"] == 0.75
+    assert "住民記録にない世帯番号 1 件" in quality.loc["fee", "注意"]
+    assert quality.loc["fee", "一意性"] == 0.75

@@ -170,14 +170,11 @@ def _store_mapped(
     matcher: RecordMatcher,
 ) -> None:
     """Write one mapped chunk: new records, carried references, quarantine entries."""
-    if "record_hash" in mapped.records:  # computed once for a batch of small files
-        hashes = mapped.records["record_hash"].to_numpy(dtype=str)
-        digests = mapped.records["record_digest"].to_numpy(dtype="uint64")
-        records_only = mapped.records.drop(columns=["record_hash", "record_digest"])
-        mapped = MappedChunk(records_only, mapped.quarantine, mapped.bad_rows, mapped.filled)
-    else:
-        words = record_hash_words(mapped.records)
-        hashes, digests = hex_hashes(words), words[:, 0]
+    # Hashes are computed where the chunk is mapped (see _with_hashes), off this thread.
+    hashes = mapped.records["record_hash"].to_numpy(dtype=str)
+    digests = mapped.records["record_digest"].to_numpy(dtype="uint64")
+    records_only = mapped.records.drop(columns=["record_hash", "record_digest"])
+    mapped = MappedChunk(records_only, mapped.quarantine, mapped.bad_rows, mapped.filled)
     reused = matcher.match(hashes)
     new = reused < 0
     fresh = (
@@ -212,6 +209,14 @@ def _store_mapped(
     outcome.stored += int(new.sum())
     outcome.unchanged += int((~new).sum())
     outcome.quarantined += mapped.rows_quarantined
+
+
+def _with_hashes(mapped: MappedChunk) -> MappedChunk:
+    """Add ``record_hash`` (stored) and ``record_digest`` (for duplicate counts) to the records."""
+    words = record_hash_words(mapped.records)
+    mapped.records["record_hash"] = hex_hashes(words)
+    mapped.records["record_digest"] = words[:, 0]
+    return mapped
 
 
 def _duplicates(digests: list[np.ndarray]) -> int:
@@ -422,7 +427,9 @@ def _streamed(opened: _Opened, config: MappingConfig, reference_date: dt.date):
     not_after = opened.outcome.extract_date or reference_date
     extract_column = source.extract_date_column
     for chunk in opened.raw.chunks:
-        mapped = apply_mapping(chunk.frame, chunk.row_numbers, targets, config.code_tables, not_after)
+        mapped = _with_hashes(
+            apply_mapping(chunk.frame, chunk.row_numbers, targets, config.code_tables, not_after)
+        )
         column_date = _max_date(chunk.frame[opened.positions[extract_column]]) if extract_column else None
         yield mapped, column_date
 
@@ -465,9 +472,7 @@ def _import_batch(
         targets = plan_targets(config.columns_of(source.source_id), positions)
         not_after = batch[0][0].outcome.extract_date or reference_date
         mapped = apply_mapping(combined, np.concatenate(numbers), targets, config.code_tables, not_after)
-        words = record_hash_words(mapped.records)
-        mapped.records["record_hash"] = hex_hashes(words)
-        mapped.records["record_digest"] = words[:, 0]
+        _with_hashes(mapped)
         record_owner = owner[mapped.records["position"].to_numpy()]
         problem_owner = owner[mapped.quarantine["position"].to_numpy(dtype="int64")]
     for index, (opened, path) in enumerate(batch):

@@ -89,9 +89,23 @@ def _scan_duplicates(connection, source_id: str) -> tuple[int, int]:
 
 
 def _current_ids(connection, source_id: str, column: str) -> pd.Index:
+    """A column of a source's current records (non-empty values, duplicates kept)."""
     current = current_records_query(source_id).subquery("cur")
-    values = connection.execute(select(current.c[column]).where(current.c[column].is_not(None))).all()
-    return pd.Index([value for (value,) in values], dtype=object)
+    result = connection.execute(select(current.c[column]).where(current.c[column].is_not(None)))
+    # Plain DB-API rows: building SQLAlchemy rows costs more than the query itself here.
+    return pd.Index([value for (value,) in result.cursor.fetchall()], dtype=object)
+
+
+def _unknown_ids(connection, resident_source_id: str, checks: dict[str, str]) -> dict[str, int]:
+    """Per source, rows whose 宛名番号 (or 世帯番号) is not in the current 住民記録.
+
+    ``checks`` maps a source ID to the column checked.
+    """
+    known = {column: _current_ids(connection, resident_source_id, column) for column in set(checks.values())}
+    return {
+        source_id: int((~_current_ids(connection, source_id, column).isin(known[column])).sum())
+        for source_id, column in checks.items()
+    }
 
 
 def _statistics(
@@ -115,7 +129,7 @@ def _statistics(
             ).all(),
             columns=["import_id", "field", "filled"],
         )
-        known_ids: dict[str, pd.Index] = {}
+        checks: dict[str, str] = {}
         for source in config.sources:
             if not source.enabled:
                 continue
@@ -141,18 +155,14 @@ def _statistics(
                         connection, source.source_id
                     )
             if rows and source.source_id != resident_source_id:
-                for column, label, key in (
-                    ("resident_id", "宛名番号", "unknown_resident"),
-                    ("household_id", "世帯番号", "unknown_household"),
-                ):
-                    if not filled.get(label):
-                        continue
-                    if column not in known_ids:
-                        known_ids[column] = _current_ids(connection, resident_source_id, column)
-                    ids = _current_ids(connection, source.source_id, column)
-                    row[key] = int((known_ids[column].get_indexer(ids) < 0).sum())
-                    break
+                for column, label in (("resident_id", "宛名番号"), ("household_id", "世帯番号")):
+                    if filled.get(label):
+                        checks[source.source_id] = column
+                        break
             statistics[source.source_id] = row
+        for source_id, unknown in _unknown_ids(connection, resident_source_id, checks).items():
+            key = "unknown_resident" if checks[source_id] == "resident_id" else "unknown_household"
+            statistics[source_id][key] = int(unknown)
     return statistics
 
 

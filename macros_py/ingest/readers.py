@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -167,34 +168,15 @@ def read_csv_table(path: Path, source: SourceSpec, chunk_rows: int = 100_000) ->
 
 
 # ---------------------------------------------------------------- xlsx
-
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
-
-
-def _column_index(letters: bytes) -> int:
-    number = 0
-    for letter in letters.decode():
-        number = number * 26 + ord(letter) - 64
-    return number - 1
-
-
-def _merged_ranges(worksheet) -> list[tuple[int, int, int, int]]:
-    """(first row, last row, first column, last column) of every merged range, 1/0-based."""
-    ranges: list[tuple[int, int, int, int]] = []
-    tail = b""
-    with worksheet._get_source() as stream:  # stream the XML: mergeCells follow sheetData
-        while block := stream.read(1024 * 1024):
-            data = tail + block
-            for match in _MERGE.finditer(data):
-                c1, r1, c2, r2 = match.groups()
-                ranges.append((int(r1), int(r2), _column_index(c1), _column_index(c2)))
-            tail = data[-256:] if not data.endswith(b">") else b""
-    return sorted(set(ranges))
+# Read with calamine (Rust): about ten times faster than openpyxl's read-only mode and
+# gives cached formula values, dates for date-formatted cells and merged ranges.
 
 
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -206,7 +188,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_headers(rows: list[tuple], header_row: int, merges: list[tuple[int, int, int, int]]) -> list[str]:
+def _xlsx_headers(rows: list[list], header_row: int, merges: list[tuple[int, int, int, int]]) -> list[str]:
     """Header cells with merged ranges resolved: a vertical merge lends its value to the
     header row; a horizontal merge names its columns ``名前``, ``名前(2)``, ``名前(3)``."""
     grid = [list(row) for row in rows]
@@ -224,85 +206,32 @@ def _xlsx_headers(rows: list[tuple], header_row: int, merges: list[tuple[int, in
     return _header_cells(headers)
 
 
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+def sheet_rows(sheet, first_row: int = 1) -> Iterator[tuple[int, list]]:
+    """(Excel row number, cell values from column A) of a calamine sheet, from ``first_row``.
 
-
-def _number_text(text: str, style: int, date_styles) -> str:
-    if style in date_styles:
-        from openpyxl.utils.datetime import from_excel
-
-        try:
-            return _cell_text(from_excel(float(text)))
-        except (ValueError, OverflowError):
-            return text
-    if "." in text or "E" in text or "e" in text:
-        number = float(text)
-        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
-    return text
-
-
-def _fast_rows(worksheet, first_row: int, width: int) -> Iterator[tuple[int, list[str]]]:
-    """Stream (Excel row number, cell texts) from the sheet XML, past the header rows.
-
-    Faster than openpyxl's cell objects for large sheets: shared strings and inline
-    strings as text, booleans as 1/0, date-formatted numbers as ISO dates, other
-    numbers as written (integral floats without ``.0``), formulas as cached values.
+    calamine yields every row from row 1 but only the columns of the used range, so the
+    cells left of it are put back: positions then match the header's.
     """
-    import xml.etree.ElementTree as ElementTree
-
-    shared = worksheet._shared_strings
-    date_styles = set(getattr(worksheet.parent, "_date_formats", {}) or {})
-    row_tag, cell_tag, value_tag, text_tag = (f"{_MAIN_NS}{name}" for name in ("row", "c", "v", "t"))
-    counter = 0
-    with worksheet._get_source() as stream:
-        for _event, element in ElementTree.iterparse(stream, events=("end",)):
-            if element.tag != row_tag:
-                continue
-            counter = int(element.get("r") or counter + 1)
-            if counter < first_row:
-                element.clear()
-                continue
-            cells = [""] * width
-            position = -1
-            for cell in element.iter(cell_tag):
-                reference = cell.get("r")
-                match = _CELL_REF.match(reference) if reference else None
-                position = _column_index(match.group(1).encode()) if match else position + 1
-                if position >= width:
-                    continue
-                kind = cell.get("t", "n")
-                if kind == "inlineStr":
-                    cells[position] = "".join(node.text or "" for node in cell.iter(text_tag))
-                    continue
-                value = cell.find(value_tag)
-                if value is None or value.text is None:
-                    continue
-                if kind == "s":
-                    cells[position] = str(shared[int(value.text)])
-                elif kind == "b":
-                    cells[position] = "1" if value.text == "1" else "0"
-                elif kind == "n":
-                    cells[position] = _number_text(value.text, int(cell.get("s", 0)), date_styles)
-                else:
-                    cells[position] = value.text
-            element.clear()
-            yield counter, cells
+    left = [""] * (sheet.start[1] if sheet.start else 0)
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        if number >= first_row:
+            yield number, left + row if left else row
 
 
-def _xlsx_chunks(rows: Iterator[tuple[int, list[str]]], chunk_rows: int) -> Iterator[RawChunk]:
+def _xlsx_chunks(rows: Iterator[tuple[int, list]], width: int, chunk_rows: int) -> Iterator[RawChunk]:
     buffer: list[list[str]] = []
     numbers: list[int] = []
-    for number, cells in rows:
+    for number, values in rows:
+        cells = [_cell_text(value) for value in values[:width]]
         if not any(cell.strip() for cell in cells):
             continue
+        cells.extend([""] * (width - len(cells)))
         buffer.append(cells)
         numbers.append(number)
         if len(buffer) >= chunk_rows:
-            yield RawChunk(pd.DataFrame(buffer, columns=range(len(cells)), dtype="str"), np.array(numbers))
+            yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
             buffer, numbers = [], []
     if buffer:
-        width = len(buffer[0])
         yield RawChunk(pd.DataFrame(buffer, columns=range(width), dtype="str"), np.array(numbers))
 
 
@@ -315,24 +244,25 @@ def read_xlsx_table(path: Path, source: SourceSpec, chunk_rows: int = 50_000) ->
     Raises:
         ReadError: not an xlsx file, missing sheet, missing header row.
     """
-    import openpyxl
+    from python_calamine import CalamineWorkbook
 
     sha = file_sha256(path)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet_names = list(workbook.sheet_names)
+        sheet_name = source.sheet_name or sheet_names[0]
+        sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name in sheet_names else None
+    except Exception as error:  # calamine raises its own error types for broken files
         raise ReadError(f"ファイル「{path.name}」を Excel ファイル(xlsx)として開けません: {error}") from error
-    sheet_name = source.sheet_name or workbook.sheetnames[0]
-    if sheet_name not in workbook.sheetnames:
-        names = "・".join(workbook.sheetnames)
-        workbook.close()
-        raise ReadError(f"ファイル「{path.name}」にシート「{sheet_name}」がありません(あるシート: {names})。")
-    worksheet = workbook[sheet_name]
-    merges = _merged_ranges(worksheet)
-    top = list(worksheet.iter_rows(min_row=1, max_row=source.header_row, values_only=True))
+    if sheet is None:
+        raise ReadError(
+            f"ファイル「{path.name}」にシート「{sheet_name}」がありません(あるシート: {'・'.join(sheet_names)})。"
+        )
+    merges = [(r1 + 1, r2 + 1, c1, c2) for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or []]
+    rows = sheet_rows(sheet)
+    top = [values for _number, values in itertools.islice(rows, source.header_row)]
     headers = _xlsx_headers(top, source.header_row, merges)
     if not headers:
-        workbook.close()
         raise ReadError(
             f"ファイル「{path.name}」のシート「{sheet_name}」の{source.header_row}行目に見出しがありません。"
         )
@@ -341,15 +271,9 @@ def read_xlsx_table(path: Path, source: SourceSpec, chunk_rows: int = 50_000) ->
         notes.append(
             f"ファイル「{path.name}」のデータ部分に結合セルがあります。結合セルの値は先頭のセルだけに入ります。"
         )
-
-    def chunks() -> Iterator[RawChunk]:
-        try:
-            rows = _fast_rows(worksheet, source.header_row + 1, len(headers))
-            yield from _xlsx_chunks(rows, chunk_rows)
-        finally:
-            workbook.close()
-
-    return RawTable(headers=headers, sha256=sha, chunks=chunks(), notes=notes)
+    return RawTable(
+        headers=headers, sha256=sha, chunks=_xlsx_chunks(rows, len(headers), chunk_rows), notes=notes
+    )
 
 
 BUILTIN_READERS: tuple[ReaderSpec, ...] = (

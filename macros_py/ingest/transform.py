@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from macros_py.ingest.mapping import DEFAULT_FALSE_VALUES, JOINABLE, CodeTable, ColumnMapping
+from macros_py.ingest.values_json import encode_values
 from macros_py.normalize.dates import parse_dates
 from macros_py.normalize.numbers import parse_integers, parse_numbers
 from macros_py.normalize.text import clean_text, fold_width
@@ -164,34 +165,6 @@ def _parse_target(
     return values, errors
 
 
-def _json_string(values: pd.Series) -> pd.Series:
-    text = values.astype("str").str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-    controls = text.str.contains(r"[\x00-\x1f]", regex=True)
-    if controls.any():
-        text = text.where(~controls, text[controls].map(_escape_controls))
-    return '"' + text + '"'
-
-
-def _escape_controls(value: str) -> str:
-    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch for ch in value)
-
-
-def _json_fragment(target: Target, values: pd.Series) -> pd.Series:
-    key = _json_string(pd.Series([target.name]))[0] + ": "
-    missing = values.isna()
-    if target.value_type == "日付":
-        encoded = '"' + values.dt.strftime("%Y-%m-%d").astype("str") + '"'
-    elif target.value_type == "数値":
-        integral = values.notna() & (values == values.round()) & (values.abs() < 2**53)
-        as_int = values.where(integral, 0).astype("int64").astype("str")
-        encoded = pd.Series(np.where(integral, as_int, values.astype("str")), index=values.index, dtype="str")
-    elif target.value_type == "フラグ":
-        encoded = pd.Series(np.where(values.astype(bool), "true", "false"), index=values.index, dtype="str")
-    else:
-        encoded = _json_string(values.fillna(""))
-    return key + encoded.where(~missing, "null")
-
-
 def filled_counts(mapped: MappedChunk) -> dict[str, int]:
     """Filled cells per 項目 label over a chunk's records, for the 品質レポート."""
     return {label: int(count) for label, count in mapped.filled.sum().items()}
@@ -224,7 +197,7 @@ def apply_mapping(
     problems: list[pd.DataFrame] = []
     positions = np.arange(n, dtype="int64")
     out: dict[str, pd.Series] = {"position": pd.Series(positions), "row_number": rows}
-    fragments: list[pd.Series] = []
+    value_fields: list[tuple[str, str, pd.Series]] = []
     filled: dict[str, np.ndarray] = {}
     for target in targets:
         raw, text = _joined(frame, target)
@@ -247,17 +220,11 @@ def apply_mapping(
         if target.identifier is not None:
             out[target.identifier] = values
         else:
-            fragments.append(_json_fragment(target, values))
+            value_fields.append((target.name, target.value_type, values))
     for identifier in CANONICAL_COLUMNS:
         out.setdefault(identifier, pd.Series([None] * n, dtype="object"))
     records = pd.DataFrame(out)
-    if fragments:
-        joined = fragments[0]
-        for fragment in fragments[1:]:
-            joined = joined + ", " + fragment
-        records["values_json"] = "{" + joined + "}"
-    else:
-        records["values_json"] = None
+    records["values_json"] = encode_values(value_fields, records.index)
     quarantine = (
         pd.concat(problems, ignore_index=True).sort_values("position", kind="stable").reset_index(drop=True)
         if problems

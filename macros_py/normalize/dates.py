@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from macros_py.normalize.text import WHITESPACE
+
 __all__ = ["ERAS", "DateParseResult", "Era", "parse_date", "parse_dates"]
 
 
@@ -104,7 +106,7 @@ def _as_text(value: object) -> str:
 def _fold(values: pd.Series) -> pd.Series:
     text = values.astype("str").fillna("")
     text = text.str.normalize("NFKC").str.strip().str.upper()
-    return text.str.replace(r"\s+", " ", regex=True)
+    return text.str.replace(WHITESPACE + "+", " ", regex=True)
 
 
 def _components(text: pd.Series, pattern: str) -> pd.DataFrame:
