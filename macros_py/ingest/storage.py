@@ -95,8 +95,41 @@ def _db_column(series: pd.Series, sqlite: bool) -> list:
     return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
+_SQLITE_VARIABLES = 32_000  # below SQLite's limit on parameters per statement (32,766)
+_ROWS_PER_STATEMENT = 500
+
+
+def _sqlite_insert(connection: Connection, table, columns: list[str], values: list[list]) -> None:
+    """Multi-row INSERT statements of a few hundred rows each.
+
+    sqlite3 releases the GIL while a statement runs, so a statement that writes hundreds of
+    rows lets the mapping threads work meanwhile; one statement per row would hand the GIL
+    back and forth a million times.
+    """
+    rows = len(values[0])
+    grid = np.empty((rows, len(columns)), dtype=object)
+    for position, column_values in enumerate(values):
+        grid[:, position] = column_values
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, _SQLITE_VARIABLES // len(columns)))
+    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+
+    def statement(count: int) -> str:
+        return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([row_marks] * count)}"
+
+    full = rows // per_statement
+    cursor = connection.connection.cursor()  # this transaction's DB-API cursor: blocks stream in
+    try:
+        if full:
+            blocks = (grid[i * per_statement : (i + 1) * per_statement].ravel().tolist() for i in range(full))
+            cursor.executemany(statement(per_statement), blocks)
+        if rows % per_statement:
+            cursor.execute(statement(rows % per_statement), grid[full * per_statement :].ravel().tolist())
+    finally:
+        cursor.close()
+
+
 def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
-    """executemany in one statement; raw DBAPI on SQLite for speed, Core elsewhere.
+    """Insert a frame's rows; multi-row statements on SQLite, Core executemany elsewhere.
 
     Columns without any value are left out of the statement (they default to NULL),
     which saves binding millions of NULLs for sources that map few fields.
@@ -107,11 +140,7 @@ def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
     sqlite = connection.dialect.name == "sqlite"
     values = [_db_column(frame[column], sqlite) for column in columns]
     if sqlite:
-        placeholders = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
-            list(zip(*values, strict=True)),
-        )
+        _sqlite_insert(connection, table, columns, values)
     else:
         connection.execute(
             insert(table), [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
