@@ -200,7 +200,8 @@ def mess_dates(
         style: Main style of the department (see ``formats.DATE_STYLES``).
         rng: Random generator.
         other_style_rate: Share of rows written in another notation.
-        swap_rate: Share of rows with day and month swapped (only where still a valid date).
+        swap_rate: Share of rows with day and month swapped (only where that gives an
+            earlier valid date).
         fullwidth_rate: Share of rows written with full-width digits.
         missing_rate: Share of rows left empty.
     """
@@ -208,7 +209,9 @@ def mess_dates(
     count = len(dates)
     day = dates.dt.day.fillna(0).astype(int).to_numpy()
     month = dates.dt.month.fillna(0).astype(int).to_numpy()
-    swap = pick(rng, count, swap_rate) & (day <= 12) & (day != month) & (day > 0)
+    # Only swaps that move the date earlier: a swap into the future (a birth date after the
+    # extract) would be a different, impossible error that the importer rightly refuses.
+    swap = pick(rng, count, swap_rate) & (day <= 12) & (day < month) & (day > 0)
     if swap.any():
         swapped = pd.to_datetime(
             {"year": dates.dt.year[swap], "month": day[swap], "day": month[swap]}, errors="coerce"
