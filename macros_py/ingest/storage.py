@@ -128,8 +128,20 @@ def _sqlite_insert(connection: Connection, table, columns: list[str], values: li
         cursor.close()
 
 
+def _postgres_copy(connection: Connection, table, columns: list[str], values: list[list]) -> None:
+    """COPY FROM STDIN through psycopg: several times faster than executemany."""
+    cursor = connection.connection.cursor()  # this transaction's DB-API cursor
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
 def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
-    """Insert a frame's rows; multi-row statements on SQLite, Core executemany elsewhere.
+    """Insert a frame's rows: multi-row statements on SQLite, COPY on PostgreSQL (psycopg),
+    Core executemany elsewhere.
 
     Columns without any value are left out of the statement (they default to NULL),
     which saves binding millions of NULLs for sources that map few fields.
@@ -141,6 +153,8 @@ def bulk_insert(connection: Connection, table, frame: pd.DataFrame) -> None:
     values = [_db_column(frame[column], sqlite) for column in columns]
     if sqlite:
         _sqlite_insert(connection, table, columns, values)
+    elif connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        _postgres_copy(connection, table, columns, values)
     else:
         connection.execute(
             insert(table), [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
