@@ -35,7 +35,6 @@ from macros_py.ingest.readers import RawTable, ReadError, ReaderSpec
 from macros_py.ingest.storage import (
     RecordMatcher,
     already_imported,
-    bulk_insert,
     carry_pool,
     current_filter,
     hex_hashes,
@@ -45,6 +44,7 @@ from macros_py.ingest.threads import StoreWriter, prefetched
 from macros_py.ingest.transform import MappedChunk, apply_mapping, filled_counts, plan_targets
 from macros_py.normalize.dates import parse_dates
 from macros_py.store import Store
+from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_ingest import carried_records, import_field_counts, imports, quarantine, records
 
 __all__ = ["FileOutcome", "ImportRefused", "find_source_files", "import_file", "import_sources"]

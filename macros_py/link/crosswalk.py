@@ -12,10 +12,11 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from macros_py.link.prepare import prepare_people, text_values
 from macros_py.store import Store
+from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_link import crosswalk
 
 __all__ = [
@@ -94,21 +95,8 @@ def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int
 
 
 def insert_frame(store: Store, table, frame: pd.DataFrame) -> None:
-    """Insert a DataFrame in one transaction with the driver's ``executemany``."""
+    """Insert a DataFrame in one transaction (the store's bulk path per database)."""
     if frame.empty:
         return
-    names = list(frame.columns)
     with store.engine.begin() as connection:
-        style = connection.dialect.paramstyle
-        if style == "qmark":
-            marks = ["?"] * len(names)
-        elif style in ("format", "pyformat"):
-            marks = ["%s"] * len(names)
-        elif style == "numeric":
-            marks = [f":{i + 1}" for i in range(len(names))]
-        else:
-            connection.execute(insert(table), frame.to_dict("records"))
-            return
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
-        values = [column.tolist() for column in (frame[name].to_numpy(dtype=object) for name in names)]
-        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        bulk_insert(connection, table, frame)
