@@ -244,3 +244,20 @@ def test_csv_files_one_row_per_record(tmp_path, master):
     truth = dict(zip([f"S{i}" for i in range(len(copies))], copies["truth"], strict=True))
     assert (auto["宛名番号"] == auto["レコードID"].map(truth)).mean() == 1.0
     assert len(auto) >= 0.95 * len(copies)
+
+
+def test_em_on_a_sample_of_records_learns_the_same_model(master, monkeypatch):
+    """Large runs train EM on the pairs of a sample of records: same decisions, close m."""
+    from macros_py.link import match as match_module
+
+    source = _copies(master, 600).drop(columns="truth")
+    full_links, full_model = link_source(source, master, MatchOptions())
+    monkeypatch.setitem(match_module.RESIDENT_MODEL, "em_sample_pairs", 1000)
+    sampled_links, sampled_model = link_source(source, master, MatchOptions())
+    assert sampled_model.config.em_sample_pairs == 1000
+    same = (sampled_links["resident_id"] == full_links["resident_id"]) & (
+        sampled_links["outcome"] == full_links["outcome"]
+    )
+    assert same.mean() >= 0.99
+    for full_levels, sampled_levels in zip(full_model.m, sampled_model.m, strict=True):
+        assert np.allclose(full_levels, sampled_levels, atol=0.05)

@@ -50,6 +50,10 @@ class ModelConfig:
             at most one true partner), the prior λ is fixed at this many matches per
             left record over the candidate pairs instead of being estimated. This keeps
             EM from explaining common names as "matches".
+        em_sample_pairs: EM runs over the candidate pairs of a random sample of left
+            records holding about this many pairs (all pairs when fewer): the parameters
+            are shares, so a large sample estimates them as well as every pair, and
+            training time stops growing with the population.
         one_match_per_record: each left record matches at most one right record. The
             E-step and the returned probability then share each record's probability of
             a match among its candidates: P(i↔j) = odds_ij / (1 + Σ_k odds_ik), so a
@@ -66,6 +70,7 @@ class ModelConfig:
     max_block_size: int = 5000
     matches_per_record: float | None = None
     one_match_per_record: bool = False
+    em_sample_pairs: int = 2_000_000
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,7 @@ class ModelConfig:
             "max_block_size": self.max_block_size,
             "matches_per_record": self.matches_per_record,
             "one_match_per_record": self.one_match_per_record,
+            "em_sample_pairs": self.em_sample_pairs,
         }
 
     @classmethod
@@ -287,6 +293,26 @@ def _term_frequencies(model_config: ModelConfig, right: pd.DataFrame) -> dict[st
     return out
 
 
+def _training_sample(
+    left_index: np.ndarray, gammas: np.ndarray, model_config: ModelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(left positions, comparison levels) of the pairs EM trains on.
+
+    Whole left records are sampled (all their candidates kept), so that sharing a record's
+    match probability among its candidates works as on the full set.
+    """
+    if len(gammas) <= model_config.em_sample_pairs:
+        return left_index, gammas
+    records, per_record = np.unique(left_index, return_counts=True)
+    order = np.random.default_rng(model_config.seed).permutation(len(records))
+    kept = records[
+        order[: int(np.searchsorted(np.cumsum(per_record[order]), model_config.em_sample_pairs)) + 1]
+    ]
+    chosen = np.isin(left_index, kept)
+    logger.info("EM on %d of %d candidate pairs (%d records)", int(chosen.sum()), len(gammas), len(kept))
+    return left_index[chosen], gammas[chosen]
+
+
 def train(
     model_config: ModelConfig,
     left: pd.DataFrame,
@@ -320,7 +346,8 @@ def train(
     if candidates is None:
         candidates = block_pairs(left, right, model_config.blocking, model_config.max_block_size)
     gammas = compare_pairs(left, other, candidates[0], candidates[1], specs)
-    patterns, counts, inverse = _patterns_with_inverse(gammas)
+    training_left, training_gammas = _training_sample(candidates[0], gammas, model_config)
+    patterns, counts, inverse = _patterns_with_inverse(training_gammas)
     counts = counts.astype(float)
 
     # Initial m: records of one person mostly agree exactly (0.9 on the top level, the
@@ -340,7 +367,7 @@ def train(
     for iteration in range(1, model_config.max_iterations + 1):
         weights = model.match_weight(model.contributions(patterns))
         if model_config.one_match_per_record and len(gammas):
-            pair_posterior = shared_probability(weights[inverse], candidates[0])
+            pair_posterior = shared_probability(weights[inverse], training_left)
             mass = np.bincount(inverse, pair_posterior, minlength=len(patterns))
         else:
             mass = model.probability(weights) * counts
