@@ -95,7 +95,9 @@ def _blocking_recall(
             continue
         prepared = prepare_people(raw)
         prepared["cohort"] = pd.Series(source_cohorts(prepared, raw, options), dtype=object)
-        left, right = block_pairs(prepared, master, config.blocking, config.max_block_size)
+        left, right = block_pairs(
+            prepared, master, config.blocking, config.max_block_size, config.max_partners
+        )
         true_resident = raw[["record_id"]].merge(group[["record_id", "true_resident"]], on="record_id")
         true_right = true_resident["true_resident"].map(position).to_numpy(np.int64)
         found = isin_codes(np.arange(len(raw)) * len(master) + true_right, left * len(master) + right)

@@ -42,6 +42,7 @@ def block_pairs(
     right: pd.DataFrame | None,
     rules: tuple[tuple[str, ...], ...],
     max_block_size: int = 5000,
+    max_partners: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (positions) from the union of blocking rules.
 
@@ -52,6 +53,10 @@ def block_pairs(
         rules: blocking rules, each a tuple of column names.
         max_block_size: blocks with more pairs than ``max_block_size ** 2`` are skipped
             (logged): a key that common carries no blocking power.
+        max_partners: when set, a block is also skipped when more than this many
+            ``right`` records share its key. This keeps each record's candidate count
+            bounded as the population grows (a city's 佐藤 born in one school year are
+            dozens, a metropolis's hundreds); the other rules still pair such records.
 
     Returns:
         ``(left_index, right_index)`` int64 arrays, sorted, without duplicates.
@@ -67,7 +72,11 @@ def block_pairs(
         frame_left = frame_left[frame_left["k"] >= 0]
         frame_right = frame_right[frame_right["k"] >= 0]
         sizes = frame_left["k"].value_counts().mul(frame_right["k"].value_counts(), fill_value=0)
-        too_big = sizes[sizes > max_block_size**2].index
+        oversized = sizes > max_block_size**2
+        if max_partners is not None:
+            partners = frame_right["k"].value_counts().reindex(sizes.index, fill_value=0)
+            oversized |= partners > max_partners
+        too_big = sizes[oversized].index
         if len(too_big):
             logger.info("blocking rule %s: %d oversized blocks skipped", rule, len(too_big))
             frame_left = frame_left[~frame_left["k"].isin(too_big)]

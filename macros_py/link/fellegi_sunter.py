@@ -46,6 +46,8 @@ class ModelConfig:
         fix_u: keep u from random sampling during EM (recommended).
         seed: random seed for u sampling (deterministic training).
         max_block_size: blocks larger than this squared are skipped.
+        max_partners: blocks whose key more than this many right-side records share are
+            skipped (bounded candidates per record at any population size).
         matches_per_record: when set (linking to a master where each left record has
             at most one true partner), the prior λ is fixed at this many matches per
             left record over the candidate pairs instead of being estimated. This keeps
@@ -68,6 +70,7 @@ class ModelConfig:
     fix_u: bool = True
     seed: int = 42
     max_block_size: int = 5000
+    max_partners: int | None = None
     matches_per_record: float | None = None
     one_match_per_record: bool = False
     em_sample_pairs: int = 2_000_000
@@ -82,6 +85,7 @@ class ModelConfig:
             "fix_u": self.fix_u,
             "seed": self.seed,
             "max_block_size": self.max_block_size,
+            "max_partners": self.max_partners,
             "matches_per_record": self.matches_per_record,
             "one_match_per_record": self.one_match_per_record,
             "em_sample_pairs": self.em_sample_pairs,
@@ -344,7 +348,9 @@ def train(
     )
 
     if candidates is None:
-        candidates = block_pairs(left, right, model_config.blocking, model_config.max_block_size)
+        candidates = block_pairs(
+            left, right, model_config.blocking, model_config.max_block_size, model_config.max_partners
+        )
     gammas = compare_pairs(left, other, candidates[0], candidates[1], specs)
     training_left, training_gammas = _training_sample(candidates[0], gammas, model_config)
     patterns, counts, inverse = _patterns_with_inverse(training_gammas)

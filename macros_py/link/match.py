@@ -92,6 +92,7 @@ RESIDENT_MODEL: dict = {
     "matches_per_record": 0.95,
     "one_match_per_record": True,
     "max_block_size": 3000,
+    "max_partners": 60,
 }
 
 
@@ -234,7 +235,7 @@ def match_people(
         ``detail`` (JSON text of per-field agreement).
     """
     config = model.config if model is not None else resident_model_config()
-    candidates = block_pairs(source, master, config.blocking, config.max_block_size)
+    candidates = block_pairs(source, master, config.blocking, config.max_block_size, config.max_partners)
     gammas = None
     if model is None:
         model, candidates, gammas = train(config, source, master, candidates)
