@@ -9,8 +9,9 @@ Decisions on top of the probability (see ``docs/matching-rules.md``):
 
 * one-to-one per source: a resident takes at most one record of a source (identical
   duplicate rows of one person share the decision);
-* automatic only if probability ≥ the auto threshold, the birth date agrees (exactly,
-  day/month swapped or one digit) or is missing, the given name agrees at least in
+* automatic only if probability ≥ the auto threshold, the birth date agrees exactly or
+  is missing, or agrees closely (day/month swapped, one digit) while the address does
+  not disagree, the given name agrees at least in
   reading, and the runner-up candidate is clearly weaker;
 * twins (same birth date and address, different given names) are never merged: against
   a resident who has such a twin, the given name must agree in writing;
@@ -30,13 +31,14 @@ from macros_py.link.assign import one_to_one
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import level_labels
 from macros_py.link.engine import score_candidates
-from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, train
+from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, shared_probability, train
 
 __all__ = [
     "RESIDENT_MODEL",
     "MatchOptions",
     "birth_cohort",
     "cohort_text",
+    "estimate_group_priors",
     "expected_grade",
     "grade_cohort",
     "match_people",
@@ -184,6 +186,66 @@ def _duplicate_groups(source: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
     return pd.DataFrame(columns).groupby(list(columns), sort=False).ngroup().to_numpy()
 
 
+def estimate_group_priors(
+    base_weight: np.ndarray,
+    left: np.ndarray,
+    pair_group: np.ndarray,
+    start: np.ndarray,
+    seed: int = 42,
+    sample_pairs: int = 300_000,
+    iterations: int = 30,
+) -> np.ndarray:
+    """Each group's (source's) share of candidate pairs that are matches, by EM.
+
+    A source whose records reach probabilistic matching mostly because they belong to
+    nobody in the register (people living elsewhere, say) must not be treated like a
+    school roster where nearly every record has its resident: with a fixed "one match
+    per record" prior, a stranger's best look-alike in a big city would be linked. The
+    m and u parameters stay fixed; only the prior moves. Large groups are estimated on
+    the pairs of a random sample of their records.
+
+    Args:
+        base_weight: match weight of each pair without prior (bits).
+        left: the pair's source record.
+        pair_group: the pair's group.
+        start: starting prior per group (share of pairs).
+        seed: sampling seed.
+        sample_pairs: pairs per group at most.
+        iterations: EM steps at most.
+
+    Returns:
+        The prior (share of pairs) per group, between 1e-6 and 0.5.
+    """
+    prior = start.astype(float).copy()
+    keep = np.zeros(len(left), dtype=bool)
+    generator = np.random.default_rng(seed)
+    for group in np.unique(pair_group):
+        mine = np.flatnonzero(pair_group == group)
+        if len(mine) <= sample_pairs:
+            keep[mine] = True
+            continue
+        records = np.unique(left[mine])
+        chosen = generator.choice(
+            records, size=max(1, len(records) * sample_pairs // len(mine)), replace=False
+        )
+        keep[mine[np.isin(left[mine], chosen)]] = True
+    base_weight, left, pair_group = base_weight[keep], left[keep], pair_group[keep]
+    pairs_per_group = np.bincount(pair_group, minlength=len(prior)).astype(float)
+    for _ in range(iterations):
+        logits = np.log2(prior / (1 - prior))
+        mass = np.bincount(
+            pair_group, shared_probability(base_weight + logits[pair_group], left), minlength=len(prior)
+        )
+        updated = np.where(
+            pairs_per_group > 0, np.clip(mass / np.maximum(pairs_per_group, 1), 1e-6, 0.5), prior
+        )
+        if np.max(np.abs(updated - prior)) < 1e-5:
+            prior = updated
+            break
+        prior = updated
+    return prior
+
+
 def _logit2(p: float) -> float:
     p = min(max(p, 1e-9), 1 - 1e-9)
     return float(np.log2(p / (1 - p)))
@@ -250,15 +312,17 @@ def match_people(
     if stats is not None:
         stats["pairs"] = {int(g): int(n) for g, n in enumerate(per_group) if n}
     if config.matches_per_record and len(pairs):
-        # The prior belongs to each source: its own records per candidate pair.
+        # The prior belongs to each source, estimated from its own pairs.
         records = np.bincount(groups, minlength=len(per_group))
-        group_prior = np.array(
+        start = np.array(
             [
-                _logit2(min(0.5, config.matches_per_record * r / n)) if n else 0.0
+                min(0.5, config.matches_per_record * r / n) if n else 0.5
                 for r, n in zip(records, per_group, strict=True)
             ]
         )
-        weight = weight + group_prior[pair_group] - _logit2(model.prior)
+        base = weight - _logit2(model.prior)
+        group_prior = estimate_group_priors(base, left, pair_group, start, seed=config.seed)
+        weight = base + np.array([_logit2(p) for p in group_prior])[pair_group]
     probability = model.probability(weight)
 
     blocked = np.zeros(len(pairs), dtype=bool)
@@ -325,11 +389,16 @@ def match_people(
     result.loc[rows, "weight"] = weight[picked]
 
     runner_up = runner[rows]
-    birth_ok = np.isin(level["birth"][picked], (-1, 2, 3)) if "birth" in level else np.ones(len(picked), bool)
     given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
     # A different surname (marriage, divorce) is automatic only at the same address.
     surname_level = level.get("surname", np.full(len(pairs), -1))[picked]
     address_level = level.get("address", np.full(len(pairs), -1))[picked]
+    birth_level = level.get("birth", np.full(len(pairs), -1))[picked]
+    # A birth date that is only close (swapped day/month, one digit) is not automatic when
+    # the address disagrees too: in a big city a stranger often has a namesake born a
+    # digit apart who lives elsewhere. (Records without an address are not held back.)
+    birth_close = birth_level == 2
+    birth_ok = np.isin(birth_level, (-1, 3)) | (birth_close & (address_level != 0))
     address_top = config.comparisons[names.index("address")].n_levels - 1 if "address" in names else 0
     surname_ok = (surname_level >= 2) | (surname_level == -1) | (address_level == address_top)
     margin_ok = weight[picked] - runner_up >= options.margin_bits
@@ -358,6 +427,7 @@ def match_people(
         [
             auto,
             ~grade_ok,
+            ~birth_ok & birth_close,
             ~birth_ok,
             ~given_ok,
             ~surname_ok,
@@ -366,6 +436,7 @@ def match_people(
         [
             "",
             "学年と生年月日が合わない",
+            "生年月日が近いだけで住所も一致しない",
             "生年月日が一致しない",
             "名が一致しない",
             "氏が違い住所も一致しない",
