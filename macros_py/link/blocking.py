@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from macros_py.link.arrays import isin_codes, shared_codes, unique_codes
+from macros_py.link.arrays import ColumnCodes, column_codes, isin_codes, unique_codes
 
 __all__ = ["block_pairs", "blocking_recall"]
 
@@ -21,14 +21,14 @@ logger = logging.getLogger(__name__)
 
 
 def _key_codes(
-    left: pd.DataFrame, right: pd.DataFrame, rule: tuple[str, ...]
+    left: pd.DataFrame, right: pd.DataFrame, rule: tuple[str, ...], right_codes: ColumnCodes | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a rule's key on both sides; -1 where any part is empty."""
     n_left = len(left)
     combined = np.zeros(n_left + len(right), dtype=np.int64)
     empty = np.zeros(n_left + len(right), dtype=bool)
     for column in rule:
-        code_left, code_right, uniques = shared_codes(left[column], right[column])
+        code_left, code_right, uniques = column_codes(left, right, column, right_codes)
         codes = np.concatenate([code_left, code_right])
         empty |= codes < 0
         # Mixed-radix code of the parts, re-factorised so it never overflows.
@@ -43,6 +43,7 @@ def block_pairs(
     rules: tuple[tuple[str, ...], ...],
     max_block_size: int = 5000,
     max_partners: int | None = None,
+    right_codes: ColumnCodes | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (positions) from the union of blocking rules.
 
@@ -57,6 +58,7 @@ def block_pairs(
             ``right`` records share its key. This keeps each record's candidate count
             bounded as the population grows (a city's 佐藤 born in one school year are
             dozens, a metropolis's hundreds); the other rules still pair such records.
+        right_codes: the columns of ``right`` already coded (re-used across calls).
 
     Returns:
         ``(left_index, right_index)`` int64 arrays, sorted, without duplicates.
@@ -66,7 +68,7 @@ def block_pairs(
     n_right = len(other)
     found: list[np.ndarray] = []
     for rule in rules:
-        code_left, code_right = _key_codes(left, other, rule)
+        code_left, code_right = _key_codes(left, other, rule, None if dedupe else right_codes)
         frame_left = pd.DataFrame({"k": code_left, "i": np.arange(len(left))})
         frame_right = pd.DataFrame({"k": code_right, "j": np.arange(n_right)})
         frame_left = frame_left[frame_left["k"] >= 0]

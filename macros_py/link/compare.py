@@ -18,7 +18,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
-from macros_py.link.arrays import shared_codes
+from macros_py.link.arrays import ColumnCodes, column_codes
 from macros_py.normalize.kanji import WILDCARD
 
 __all__ = ["KINDS", "ComparisonSpec", "compare_pairs", "level_labels"]
@@ -145,9 +145,11 @@ def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
     return np.where(pd.isna(values), "", values)
 
 
-def _codes(left: pd.DataFrame, right: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _codes(
+    left: pd.DataFrame, right: pd.DataFrame, column: str, right_codes: ColumnCodes | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shared integer codes of a column on both frames; code -1 means missing ("")."""
-    return shared_codes(left[column], right[column])
+    return column_codes(left, right, column, right_codes)
 
 
 def _string_levels(
@@ -206,12 +208,13 @@ def _name_levels(
     left_index: np.ndarray,
     right_index: np.ndarray,
     written: tuple[np.ndarray, np.ndarray, np.ndarray],
+    right_codes: ColumnCodes | None = None,
 ) -> np.ndarray:
     """Levels of kind ``name``: written form and reading judged together (see table)."""
     a, b, uniques = written
     near = None
     if spec.near_column:
-        near_left, near_right, _ = _codes(left, right, spec.near_column)
+        near_left, near_right, _ = _codes(left, right, spec.near_column, right_codes)
         near = (near_left[left_index], near_right[right_index])
     written_spec = ComparisonSpec(
         spec.name,
@@ -224,7 +227,7 @@ def _name_levels(
     written_levels = _string_levels(written_spec, a, b, uniques, near)
     kana_levels = np.full(len(a), -1, dtype=np.int8)
     if spec.kana_column:
-        kana_left, kana_right, kana_uniques = _codes(left, right, spec.kana_column)
+        kana_left, kana_right, kana_uniques = _codes(left, right, spec.kana_column, right_codes)
         kana_spec = ComparisonSpec(spec.name, spec.kana_column, thresholds=(0.85,))
         kana_levels = _string_levels(
             kana_spec, kana_left[left_index], kana_right[right_index], kana_uniques, None
@@ -232,7 +235,9 @@ def _name_levels(
     return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
 
 
-def _date_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _date_numbers(frame: pd.DataFrame, column: str, coded: ColumnCodes | None = None) -> np.ndarray:
+    if coded is not None and coded.frame is frame:
+        return coded.numbers(column)
     codes, uniques = pd.factorize(_values(frame, column))
     numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").fillna(-1).astype(np.int64)
     return numbers.to_numpy()[codes] if len(codes) else np.empty(0, np.int64)
@@ -260,6 +265,7 @@ def compare_pairs(
     left_index: np.ndarray,
     right_index: np.ndarray,
     specs: tuple[ComparisonSpec, ...],
+    right_codes: ColumnCodes | None = None,
 ) -> np.ndarray:
     """Comparison levels of aligned pairs.
 
@@ -269,6 +275,7 @@ def compare_pairs(
         left_index: positions into ``left``, one per pair.
         right_index: positions into ``right``, aligned with ``left_index``.
         specs: the comparisons.
+        right_codes: the columns of ``right`` already coded (re-used across calls).
 
     Returns:
         ``int8`` array (pairs × comparisons); ``-1`` where a value is missing.
@@ -277,10 +284,11 @@ def compare_pairs(
     for k, spec in enumerate(specs):
         if spec.kind == "date":
             out[:, k] = _date_levels(
-                _date_numbers(left, spec.column)[left_index], _date_numbers(right, spec.column)[right_index]
+                _date_numbers(left, spec.column)[left_index],
+                _date_numbers(right, spec.column, right_codes)[right_index],
             )
             continue
-        code_left, code_right, uniques = _codes(left, right, spec.column)
+        code_left, code_right, uniques = _codes(left, right, spec.column, right_codes)
         a, b = code_left[left_index], code_right[right_index]
         if spec.kind == "exact":
             level = (a == b).astype(np.int8)
@@ -288,11 +296,11 @@ def compare_pairs(
             out[:, k] = level
             continue
         if spec.kind == "name":
-            out[:, k] = _name_levels(spec, left, right, left_index, right_index, (a, b, uniques))
+            out[:, k] = _name_levels(spec, left, right, left_index, right_index, (a, b, uniques), right_codes)
             continue
         near = None
         if spec.near_column:
-            near_left, near_right, _ = _codes(left, right, spec.near_column)
+            near_left, near_right, _ = _codes(left, right, spec.near_column, right_codes)
             near = (near_left[left_index], near_right[right_index])
         out[:, k] = _string_levels(spec, a, b, uniques, near)
     return out

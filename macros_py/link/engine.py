@@ -11,6 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import ColumnCodes
 from macros_py.link.assign import one_to_one
 from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, train
 
@@ -29,18 +30,19 @@ def score_candidates(
     right: pd.DataFrame,
     candidates: tuple[np.ndarray, np.ndarray],
     gammas: np.ndarray | None = None,
+    right_codes: ColumnCodes | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Score candidate pairs with a trained model.
+    """Score candidate pairs with a trained model (``right_codes``: ``right`` already coded).
 
     Returns:
         ``(pairs, gammas, contributions)``: pairs has columns left, right, weight, probability.
     """
     left_index, right_index = candidates
     if gammas is None:
-        gammas, contributions, probability = model.score(left, right, left_index, right_index)
+        gammas, contributions, probability = model.score(left, right, left_index, right_index, right_codes)
         weight = model.match_weight(contributions)
     else:
-        contributions = model.contributions(gammas, model.tf_values(right, right_index))
+        contributions = model.contributions(gammas, model.tf_values(right, right_index, right_codes))
         weight = model.match_weight(contributions)
         probability = model.probability(weight)
     pairs = pd.DataFrame(

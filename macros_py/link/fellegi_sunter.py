@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import ColumnCodes
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import ComparisonSpec, compare_pairs, level_labels
 
@@ -196,28 +197,39 @@ class LinkModel:
         """Posterior match probability from a match weight."""
         return 1.0 / (1.0 + np.power(2.0, -np.clip(weight, -60, 60)))
 
-    def tf_values(self, right: pd.DataFrame, right_index: np.ndarray) -> dict[str, np.ndarray]:
+    def tf_values(
+        self, right: pd.DataFrame, right_index: np.ndarray, right_codes: ColumnCodes | None = None
+    ) -> dict[str, np.ndarray]:
         """Term frequency of the right-hand value of each pair for tf-adjusted comparisons."""
         out = {}
         for spec in self.config.comparisons:
             if spec.tf_adjust and spec.name in self.term_frequencies:
                 table = self.term_frequencies[spec.name]
-                values = right[spec.column].to_numpy(dtype=object)
-                codes, uniques = pd.factorize(np.where(pd.isna(values), "", values))
+                if right_codes is not None and right_codes.frame is right:
+                    codes, index = right_codes.codes(spec.column)
+                    uniques = np.append(index.to_numpy(), "")  # code -1 → ""
+                else:
+                    values = right[spec.column].to_numpy(dtype=object)
+                    codes, uniques = pd.factorize(np.where(pd.isna(values), "", values))
                 frequency = np.array([table.get(str(value), 0.0) for value in uniques], dtype=float)
                 out[spec.name] = frequency[codes[right_index]] if len(codes) else np.zeros(len(right_index))
         return out
 
     def score(
-        self, left: pd.DataFrame, right: pd.DataFrame, left_index: np.ndarray, right_index: np.ndarray
+        self,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        left_index: np.ndarray,
+        right_index: np.ndarray,
+        right_codes: ColumnCodes | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Compare and score pairs.
+        """Compare and score pairs (``right_codes``: the columns of ``right`` already coded).
 
         Returns:
             ``(gammas, contributions, probability)``.
         """
-        gammas = compare_pairs(left, right, left_index, right_index, self.config.comparisons)
-        contributions = self.contributions(gammas, self.tf_values(right, right_index))
+        gammas = compare_pairs(left, right, left_index, right_index, self.config.comparisons, right_codes)
+        contributions = self.contributions(gammas, self.tf_values(right, right_index, right_codes))
         return gammas, contributions, self.probability(self.match_weight(contributions))
 
 
@@ -322,6 +334,7 @@ def train(
     left: pd.DataFrame,
     right: pd.DataFrame | None = None,
     candidates: tuple[np.ndarray, np.ndarray] | None = None,
+    right_codes: ColumnCodes | None = None,
 ) -> tuple[LinkModel, tuple[np.ndarray, np.ndarray], np.ndarray]:
     """Estimate u by random sampling and m and λ by EM, without labels.
 
@@ -330,6 +343,7 @@ def train(
         left: prepared records to link.
         right: prepared records to link to; ``None`` to deduplicate ``left``.
         candidates: blocked pairs if already computed.
+        right_codes: the columns of ``right`` already coded (re-used across calls).
 
     Returns:
         ``(model, candidates, gammas)``: the trained model, the candidate pairs and their
@@ -344,14 +358,19 @@ def train(
         len(left), len(other), model_config.u_sample_pairs, dedupe, model_config.seed
     )
     u = _level_frequencies(
-        compare_pairs(left, other, sample_i, sample_j, specs), np.ones(len(sample_i)), n_levels
+        compare_pairs(left, other, sample_i, sample_j, specs, right_codes), np.ones(len(sample_i)), n_levels
     )
 
     if candidates is None:
         candidates = block_pairs(
-            left, right, model_config.blocking, model_config.max_block_size, model_config.max_partners
+            left,
+            right,
+            model_config.blocking,
+            model_config.max_block_size,
+            model_config.max_partners,
+            right_codes,
         )
-    gammas = compare_pairs(left, other, candidates[0], candidates[1], specs)
+    gammas = compare_pairs(left, other, candidates[0], candidates[1], specs, right_codes)
     training_left, training_gammas = _training_sample(candidates[0], gammas, model_config)
     patterns, counts, inverse = _patterns_with_inverse(training_gammas)
     counts = counts.astype(float)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from macros_py.link.arrays import isin_codes
+from macros_py.link.arrays import ColumnCodes, isin_codes
 from macros_py.link.assign import one_to_one
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import level_labels
@@ -273,6 +273,7 @@ def match_people(
     groups: np.ndarray | None = None,
     stats: dict | None = None,
     taken: np.ndarray | None = None,
+    master_codes: ColumnCodes | None = None,
 ) -> tuple[pd.DataFrame, LinkModel]:
     """Match prepared source records to prepared master records.
 
@@ -290,6 +291,8 @@ def match_people(
         stats: when given, filled with ``pairs`` (candidate pairs per group code).
         taken: codes ``group * len(master) + master position`` of residents already
             linked to another record of that group (source): never candidates again.
+        master_codes: ``ColumnCodes(master)`` shared by the calls of one run, so that the
+            master's columns are coded once.
 
     Returns:
         ``(result, model)``: one row per source record with ``master`` (position or -1),
@@ -297,11 +300,13 @@ def match_people(
         ``detail`` (JSON text of per-field agreement).
     """
     config = model.config if model is not None else resident_model_config()
-    candidates = block_pairs(source, master, config.blocking, config.max_block_size, config.max_partners)
+    candidates = block_pairs(
+        source, master, config.blocking, config.max_block_size, config.max_partners, master_codes
+    )
     gammas = None
     if model is None:
-        model, candidates, gammas = train(config, source, master, candidates)
-    pairs, gammas, contributions = score_candidates(model, source, master, candidates, gammas)
+        model, candidates, gammas = train(config, source, master, candidates, master_codes)
+    pairs, gammas, contributions = score_candidates(model, source, master, candidates, gammas, master_codes)
     names = [spec.name for spec in config.comparisons]
     level = {name: gammas[:, k] for k, name in enumerate(names)}
     weight = pairs["weight"].to_numpy()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from macros_py.link.arrays import isin_codes, unique_codes
+from macros_py.link.arrays import ColumnCodes, isin_codes, object_frame, unique_codes
 from macros_py.link.crosswalk import DIFFERENT, SAME, record_keys
 from macros_py.link.fellegi_sunter import LinkModel
 from macros_py.link.match import (
@@ -109,10 +109,11 @@ class _Run:
     def __init__(self, records: pd.DataFrame, master: pd.DataFrame) -> None:
         n = len(records)
         self.master = master
+        self.master_codes = ColumnCodes(master)  # coded once, used by both matching passes
         self.source = text_values(records, "source_id")
         self.group = pd.factorize(self.source)[0].astype(np.int64) if n else np.empty(0, np.int64)
         self.master_index = master["resident_id"].to_numpy(dtype=object)
-        self.position_of = pd.Series(np.arange(len(master)), index=self.master_index)
+        self.position_of = pd.Series(np.arange(len(master)), index=pd.Index(self.master_index, dtype=object))
         self.position_of = self.position_of[
             (self.position_of.index != "") & ~self.position_of.index.duplicated()
         ]
@@ -208,6 +209,7 @@ def _fuzzy(
         groups=groups.astype(np.int64),
         stats=stats,
         taken=taken,
+        master_codes=run.master_codes,
     )
     for code, count in stats.get("pairs", {}).items():
         pairs[str(group_names[code])] = pairs.get(str(group_names[code]), 0) + count
@@ -256,7 +258,8 @@ def link_records(
                 records["birth_date"] if "birth_date" in records.columns else pd.Series([""] * len(records))
             ).to_numpy(dtype=object),
             "sex": prepare_sex(records),
-        }
+        },
+        dtype=object,
     )
     exact = exact_resident_join(identity, master)
     outcome = exact["outcome"].to_numpy(dtype=object)
@@ -361,7 +364,7 @@ def link_records(
     run.outcome[run.outcome == ""] = "none"
     linked = run.outcome != "none"
     resident_id = np.where(linked & (run.m >= 0), run.master_index[np.clip(run.m, 0, None)], "")
-    links = pd.DataFrame(
+    links = object_frame(
         {
             "master": np.where(linked, run.m, -1),
             "resident_id": resident_id.astype(object),
@@ -371,7 +374,7 @@ def link_records(
             "reason": run.reason,
             "detail": run.detail,
         }
-    ).astype({"resident_id": object, "outcome": object, "method": object, "reason": object, "detail": object})
+    )
     stats = {"pairs": pairs, "seconds": {k: round(v, 3) for k, v in seconds.items()}, "anchor": anchor}
     return LinkRun(links=links, keys=keys, model=model, stats=stats)
 

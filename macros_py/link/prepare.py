@@ -157,10 +157,17 @@ def _mapped_parts(values: np.ndarray, function, count: int) -> list[np.ndarray]:
     return _split_results([function(value) for value in uniques], codes, count)
 
 
-def _reading_keys(value: str) -> tuple[str, str, str]:
-    """(surname, given name, both) reading keys of a 氏名カナ."""
-    surname, given = (kana_key(part) for part in split_kana(value))
-    return surname, given, surname + given
+def _reading_keys(values: np.ndarray) -> list[np.ndarray]:
+    """(surname, given name, both) reading keys of each 氏名カナ, aligned with ``values``.
+
+    Readings are split once per distinct reading, and keyed once per distinct part: a
+    city's forty thousand readings are made of a few hundred surname and given-name
+    readings. ``both`` is the concatenation of the part keys.
+    """
+    surname, given = _mapped_parts(values, split_kana, 2)
+    surname_key = _mapped(surname, kana_key)
+    given_key = _mapped(given, kana_key)
+    return [surname_key, given_key, surname_key + given_key]
 
 
 def prepare_people(frame: pd.DataFrame, birth: np.ndarray | None = None) -> pd.DataFrame:
@@ -182,7 +189,7 @@ def prepare_people(frame: pd.DataFrame, birth: np.ndarray | None = None) -> pd.D
     surname, given, surname_loose, given_loose = _mapped_parts(
         names, lambda v: (*split_name(v), *split_name(v, loose=True)), 4
     )
-    kana_surname, kana_given, kana_full = _mapped_parts(text_values(frame, "name_kana"), _reading_keys, 3)
+    kana_surname, kana_given, kana_full = _reading_keys(text_values(frame, "name_kana"))
     if birth is None:
         birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
         birth = parse_birth_dates(birth_source).to_numpy(dtype=object)

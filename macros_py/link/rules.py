@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from macros_py.link.arrays import object_frame
 from macros_py.link.prepare import text_values
 
 __all__ = ["exact_resident_join"]
@@ -31,9 +32,9 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
     master_ids = text_values(master, "resident_id")
     rid = text_values(source, "resident_id")
     # Position of the first master row with each number; "" never matches.
-    index = pd.Index(master_ids)
+    index = pd.Index(master_ids, dtype=object)
     first = ~index.duplicated(keep="first") & (master_ids != "")
-    found = pd.Index(master_ids[first]).get_indexer(rid)
+    found = pd.Index(master_ids[first], dtype=object).get_indexer(pd.Index(rid, dtype=object))
     found = np.where(found >= 0, np.flatnonzero(first)[np.clip(found, 0, None)], -1).astype(np.int64)
     found[rid == ""] = -1
     has_number = rid != ""
@@ -58,6 +59,4 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
     )
     unknown = has_number & ~hit
     reason = np.where(conflict, reasons, np.where(unknown, "宛名番号が住民記録にない", "")).astype(object)
-    return pd.DataFrame({"master": found, "outcome": outcome, "reason": reason}).astype(
-        {"outcome": object, "reason": object}
-    )
+    return object_frame({"master": found, "outcome": outcome, "reason": reason})

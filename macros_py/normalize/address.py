@@ -42,6 +42,12 @@ _SEP = r"\s*(?:丁目|番地|番|号)?\s*(?:の|-)?\s*"
 _NUMBER_BLOCK = re.compile(rf"(\d+){_SEP}(?:(\d+){_SEP})?(?:(\d+)\s*号?)?")
 _OAZA = re.compile(r"^(?:大字|字)")
 _SPACES = re.compile(r"[\s\u3000]+")
+_DIGIT = re.compile(r"\d")
+_ANY_KANJI_NUMERAL = re.compile("[〇零一二三四五六七八九十百千]")
+_TOWN_NUMERAL_BEFORE_UNIT = re.compile(
+    "([〇零一二三四五六七八九十百千]+)(?=丁目|番地|番|号|-|の[〇零一二三四五六七八九十\\d])"
+)
+_TOWN_NUMERAL_AFTER_UNIT = re.compile("(?:(?<=[-\\d番の目地]))([〇零一二三四五六七八九十百千]+)")
 
 
 @dataclass(frozen=True)
@@ -78,18 +84,12 @@ def kanji_to_number(text: str) -> str:
 
 
 def _town_numerals(text: str) -> str:
+    if not _ANY_KANJI_NUMERAL.search(text):  # the common case: arabic digits only
+        return text
     # Only numerals that precede an address unit or a dash are numbers (not 一宮, 三田).
-    text = re.sub(
-        "([〇零一二三四五六七八九十百千]+)(?=丁目|番地|番|号|-|の[〇零一二三四五六七八九十\\d])",
-        lambda m: kanji_to_number(m.group(1)),
-        text,
-    )
+    text = _TOWN_NUMERAL_BEFORE_UNIT.sub(lambda m: kanji_to_number(m.group(1)), text)
     # ... and numerals right after a dash or a number unit (3-十二-五, 3丁目十二番).
-    return re.sub(
-        "(?:(?<=[-\\d番の目地]))([〇零一二三四五六七八九十百千]+)",
-        lambda m: kanji_to_number(m.group(1)),
-        text,
-    )
+    return _TOWN_NUMERAL_AFTER_UNIT.sub(lambda m: kanji_to_number(m.group(1)), text)
 
 
 def split_address(value: object) -> AddressParts:
@@ -110,13 +110,14 @@ def split_address(value: object) -> AddressParts:
     if value is None or (isinstance(value, float) and value != value):
         return AddressParts("", "", "")
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = _LONG_MARK_BETWEEN_DIGITS.sub("-", text)
+    if "\u30fc" in text or "\uff70" in text:
+        text = _LONG_MARK_BETWEEN_DIGITS.sub("-", text)
     text = _DASHES.sub("-", text)
     text = _town_numerals(text)
     text = _SPACES.sub(" ", text)
     text = _PREFECTURE.sub("", text)
     text = _OAZA.sub("", _CITY.sub("", text).strip())
-    digit = re.search(r"\d", text)
+    digit = _DIGIT.search(text)
     if digit is None:
         return AddressParts(text.replace(" ", ""), "", "")
     town = text[: digit.start()].replace(" ", "").rstrip("-")
