@@ -15,7 +15,7 @@ from macros_py.actions import ActionContext, ActionResult
 from macros_py.link.crosswalk import insert_frame, load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
-from macros_py.link.prepare import text_values
+from macros_py.link.prepare import start_address_keys, text_values
 from macros_py.link.query import latest_run_id, linkable_records
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
@@ -98,11 +98,8 @@ def link_action(context: ActionContext) -> ActionResult:
     user = context.user_name
     saved = save_decisions(store, harvest_review(context.tables.get(LINK_REVIEW.key)), user)
     stages: dict[str, float] = {}
-    all_records = current_source_records(store)
-    stages["load"] = time.perf_counter() - started
     resident_source = settings.resident_source_id
-    is_master = (all_records["source_id"] == resident_source).to_numpy()
-    master_raw = all_records[is_master].reset_index(drop=True)
+    master_raw = linkable_records(store, source_id=resident_source)
     if master_raw.empty:
         message = (
             f"住民記録(ソースID「{resident_source}」)が取り込まれていません。先に取込を実行してください。"
@@ -114,18 +111,25 @@ def link_action(context: ActionContext) -> ActionResult:
             tables={"log": pd.DataFrame([_log_row(user, "エラー", message)])},
             messages=[message],
         )
+    # Addresses are normalised in a second process while the other sources are read.
+    addresses = start_address_keys(text_values(master_raw, "address"))
+    try:
+        others = linkable_records(store, exclude_source_id=resident_source)
+    except BaseException:
+        addresses()  # ends the worker process
+        raise
+    stages["load"] = time.perf_counter() - started
     step = time.perf_counter()
-    master = prepare_master(master_raw)
+    master = prepare_master(master_raw, addresses)
     stages["prepare_master"] = time.perf_counter() - step
     options = MatchOptions(
         auto_threshold=settings.link_auto_threshold,
         review_threshold=settings.link_review_threshold,
         reference_date=context.reference_date(),
     )
-    rest = np.flatnonzero(~is_master)
-    source_codes = pd.factorize(all_records["source_id"].to_numpy(dtype=object)[rest], sort=True)[0]
-    order = np.lexsort((all_records["record_id"].to_numpy(np.int64)[rest], source_codes))
-    raw = all_records.take(rest[order]).reset_index(drop=True)
+    source_codes = pd.factorize(others["source_id"].to_numpy(dtype=object), sort=True)[0]
+    order = np.lexsort((others["record_id"].to_numpy(np.int64), source_codes))
+    raw = others.take(order).reset_index(drop=True)
     raw["roster_number"] = _roster_numbers(raw)
     decisions = load_decisions(store)
     run = link_records(raw, master, options, decisions)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,9 +69,17 @@ class LinkRun:
     stats: dict = field(default_factory=dict)
 
 
-def prepare_master(master_raw: pd.DataFrame) -> pd.DataFrame:
-    """The prepared resident master with ``cohort`` (school year of birth) and ``twin``."""
-    master = prepare_people(master_raw)
+def prepare_master(
+    master_raw: pd.DataFrame, addresses: Callable[[], list[np.ndarray]] | None = None
+) -> pd.DataFrame:
+    """The prepared resident master with ``cohort`` (school year of birth) and ``twin``.
+
+    Args:
+        master_raw: the resident records (canonical columns).
+        addresses: :func:`~macros_py.link.prepare.start_address_keys` of their addresses,
+            when started earlier (so that it ran while other work was done).
+    """
+    master = prepare_people(master_raw, addresses=addresses)
     master["cohort"] = pd.Series(cohort_text(birth_cohort(master["birth"])), dtype=object)
     master["twin"] = twin_residents(master)
     return master

@@ -27,7 +27,14 @@ from macros_py.normalize.dates import parse_dates
 from macros_py.normalize.kana import kana_key, split_kana
 from macros_py.normalize.names import split_name
 
-__all__ = ["PREPARED_COLUMNS", "parse_birth_dates", "prepare_people", "prepare_sex", "text_values"]
+__all__ = [
+    "PREPARED_COLUMNS",
+    "parse_birth_dates",
+    "prepare_people",
+    "prepare_sex",
+    "start_address_keys",
+    "text_values",
+]
 
 PREPARED_COLUMNS = (
     "surname",
@@ -86,11 +93,15 @@ def _address_keys(values: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def _start_address_keys(values: np.ndarray) -> Callable[[], list[np.ndarray]]:
-    """Start :func:`_address_keys` over the distinct ``values``; the returned call gives the result.
+def start_address_keys(values: np.ndarray) -> Callable[[], list[np.ndarray]]:
+    """Start normalising addresses; the returned call gives (town, 丁目, address key) arrays.
 
     Large inputs run in a forked worker process (the second core) so that the caller can
-    normalise the other columns meanwhile; elsewhere (no ``fork``) they run here.
+    do other work meanwhile (read the other sources, normalise names); elsewhere (no
+    ``fork``) they run here. The returned call must be made once (it ends the worker).
+
+    Args:
+        values: addresses as :func:`text_values` gives them, one per record.
     """
     codes, uniques = pd.factorize(values)
     distinct = [str(value) for value in uniques]
@@ -170,7 +181,11 @@ def _reading_keys(values: np.ndarray) -> list[np.ndarray]:
     return [surname_key, given_key, surname_key + given_key]
 
 
-def prepare_people(frame: pd.DataFrame, birth: np.ndarray | None = None) -> pd.DataFrame:
+def prepare_people(
+    frame: pd.DataFrame,
+    birth: np.ndarray | None = None,
+    addresses: Callable[[], list[np.ndarray]] | None = None,
+) -> pd.DataFrame:
     """Normalise people records into comparison columns (see module docstring).
 
     Every normalisation runs once per distinct value, so a master of a million rows
@@ -180,11 +195,14 @@ def prepare_people(frame: pd.DataFrame, birth: np.ndarray | None = None) -> pd.D
         frame: records with canonical columns; missing columns are treated as empty.
         birth: ``YYYYMMDD`` births already parsed with :func:`parse_birth_dates`
             (aligned with ``frame``), to avoid parsing them twice.
+        addresses: the call returned by :func:`start_address_keys` on this frame's
+            addresses, when it was started earlier.
 
     Returns:
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
-    addresses = _start_address_keys(text_values(frame, "address"))
+    if addresses is None:
+        addresses = start_address_keys(text_values(frame, "address"))
     names = text_values(frame, "name")
     surname, given, surname_loose, given_loose = _mapped_parts(
         names, lambda v: (*split_name(v), *split_name(v, loose=True)), 4

@@ -48,20 +48,29 @@ def current_links(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def linkable_records(store: Store) -> pd.DataFrame:
+def linkable_records(
+    store: Store, source_id: str | None = None, exclude_source_id: str | None = None
+) -> pd.DataFrame:
     """Current records of every source, only the columns linkage reads, as object columns.
 
     Same rows as :func:`macros_py.ingest.query.current_records`, read without per-value
     type conversion (dates stay as the database returns them; linkage parses them once
     per distinct value). ``values_json`` is read only for records with a class (組), for
     the 出席番号 of roster chaining. Unordered.
+
+    Args:
+        store: the store.
+        source_id: only this source (the resident master, say).
+        exclude_source_id: every source but this one.
     """
     from macros_py.ingest.query import current_records_query
 
-    current = current_records_query().subquery()
+    current = current_records_query(source_id).subquery()
     columns = [current.c[c] for c in LINKABLE_COLUMNS if c != "values_json"]
     values = case((current.c.class_name.isnot(None), current.c.values_json), else_=None).label("values_json")
     statement = select(*columns, values)
+    if exclude_source_id is not None:
+        statement = statement.where(current.c.source_id != exclude_source_id)
     with store.engine.connect() as connection:
         sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
         # The driver's own cursor: plain tuples, no result-row objects per record.
