@@ -62,11 +62,15 @@ def _roster_numbers(frame: pd.DataFrame) -> pd.Series:
 def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """Rows of the links table, built column-wise."""
     detail = links["detail"].to_numpy(dtype=object)
-    detail_json = (
+    reason = links["reason"].to_numpy(dtype=object)
+    # Most links (宛名番号 joins) have neither reason nor detail: one shared text for them.
+    detail_json = np.full(len(links), '{"理由": "", "項目": {}}', dtype=object)
+    explained = (reason != "") | (detail != "")
+    detail_json[explained] = (
         '{"理由": "'
-        + links["reason"].to_numpy(dtype=object)
+        + reason[explained]
         + '", "項目": '
-        + np.where(detail == "", "{}", detail)
+        + np.where(detail[explained] == "", "{}", detail[explained])
         + "}"
     )
     resident = links["resident_id"].to_numpy(dtype=object)

@@ -1,9 +1,9 @@
 """One-to-one assignment of scored pairs (per source: one record ↔ one resident).
 
-Greedy by score, done in rounds without a per-pair loop: in each round every left record
-takes its best remaining candidate, every right record keeps its best claimant, and the
-mutual bests are accepted; both sides of an accepted pair leave the pool. This is the
-classic greedy maximum-weight matching and finishes in a few rounds.
+Greedy by score, done in rounds without a per-pair loop: in each round the pairs that
+are the best remaining pair of both their left and their right record are accepted, and
+both sides of an accepted pair leave the pool. This gives exactly the classic greedy
+maximum-weight matching (best pair first) and finishes in a few rounds.
 """
 
 from __future__ import annotations
@@ -31,20 +31,26 @@ def one_to_one(
         Boolean mask over pairs: True for the chosen pairs.
     """
     chosen = np.zeros(len(score), dtype=bool)
-    alive = score >= min_score
+    score = np.asarray(score, dtype=float)
+    # Only pairs above the minimum are ranked: in a big city most candidates score far
+    # below it, and sorting tens of millions of them would dominate.
+    eligible = np.flatnonzero(score >= min_score)
     # Deterministic tie-break: score, then lower left, then lower right position.
-    ranked = np.lexsort((right_index, left_index, -np.asarray(score, dtype=float)))
+    ranked = eligible[np.lexsort((right_index[eligible], left_index[eligible], -score[eligible]))]
+    ranked_left, ranked_right = left_index[ranked], right_index[ranked]
+    alive = np.ones(len(ranked), dtype=bool)
     while alive.any():
-        candidates = ranked[alive[ranked]]
-        frame = pd.DataFrame({"p": candidates, "i": left_index[candidates], "j": right_index[candidates]})
-        best_of_left = frame.drop_duplicates("i", keep="first")
-        best_of_right = best_of_left.drop_duplicates("j", keep="first")
-        accepted = best_of_right["p"].to_numpy()
+        candidates = np.flatnonzero(alive)
+        frame = pd.DataFrame({"p": candidates, "i": ranked_left[candidates], "j": ranked_right[candidates]})
+        # A pair is taken when it is the best remaining pair of both its records.
+        best_of_left = frame.drop_duplicates("i", keep="first")["p"].to_numpy()
+        best_of_right = frame.drop_duplicates("j", keep="first")["p"].to_numpy()
+        accepted = best_of_left[isin_codes(best_of_left, best_of_right)]
         if len(accepted) == 0:
             break
-        chosen[accepted] = True
-        used_left = isin_codes(left_index, left_index[accepted])
-        used_right = isin_codes(right_index, right_index[accepted])
+        chosen[ranked[accepted]] = True
+        used_left = isin_codes(ranked_left, ranked_left[accepted])
+        used_right = isin_codes(ranked_right, ranked_right[accepted])
         alive &= ~(used_left | used_right)
     return chosen
 

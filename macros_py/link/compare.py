@@ -161,26 +161,31 @@ def _string_levels(
 ) -> np.ndarray:
     missing = (code_left < 0) | (code_right < 0)
     levels = np.zeros(len(code_left), dtype=np.int8)
+    top = spec.n_levels - 1
+    equal = code_left == code_right
+    near_equal = None
+    if near is not None:
+        near_left, near_right = near
+        near_equal = (near_left == near_right) & (near_left >= 0)
     if spec.thresholds and len(code_left):
+        # Similarity only where it decides the level: not for missing, equal or near-equal values.
+        scored = ~missing & ~equal if near_equal is None else ~missing & ~equal & ~near_equal
         n = len(uniques) + 1
-        pair_codes = (code_left.astype(np.int64) + 1) * n + (code_right + 1)
-        distinct, inverse = np.unique(pair_codes[~missing], return_inverse=True)
+        pair_codes = (code_left[scored].astype(np.int64) + 1) * n + (code_right[scored] + 1)
+        distinct, inverse = np.unique(pair_codes, return_inverse=True)
+        del pair_codes
         a = uniques[distinct // n - 1]
         b = uniques[distinct % n - 1]
         if spec.wildcard:
             a, b = _with_wildcards_filled(a, b, uniques, distinct // n - 1, distinct % n - 1)
-        a, b = list(a), list(b)
-        similarity = np.zeros(len(code_left))
-        similarity[~missing] = np.asarray(process.cpdist(a, b, scorer=_SCORERS[spec.scorer], workers=-1))[
-            inverse
-        ]
+        similarity = np.asarray(process.cpdist(list(a), list(b), scorer=_SCORERS[spec.scorer], workers=-1))
+        scored_levels = np.zeros(len(distinct), dtype=np.int8)
         for rank, threshold in enumerate(reversed(spec.thresholds), start=1):
-            levels[similarity >= threshold] = rank
-    top = spec.n_levels - 1
-    if near is not None:
-        near_left, near_right = near
-        levels[(near_left == near_right) & (near_left >= 0)] = top - 1
-    levels[code_left == code_right] = top
+            scored_levels[similarity >= threshold] = rank
+        levels[scored] = scored_levels[inverse]
+    if near_equal is not None:
+        levels[near_equal] = top - 1
+    levels[equal] = top
     levels[missing] = -1
     return levels
 
@@ -201,22 +206,8 @@ _NAME_LEVELS = np.array(
 )
 
 
-def _name_levels(
-    spec: ComparisonSpec,
-    left: pd.DataFrame,
-    right: pd.DataFrame,
-    left_index: np.ndarray,
-    right_index: np.ndarray,
-    written: tuple[np.ndarray, np.ndarray, np.ndarray],
-    right_codes: ColumnCodes | None = None,
-) -> np.ndarray:
-    """Levels of kind ``name``: written form and reading judged together (see table)."""
-    a, b, uniques = written
-    near = None
-    if spec.near_column:
-        near_left, near_right, _ = _codes(left, right, spec.near_column, right_codes)
-        near = (near_left[left_index], near_right[right_index])
-    written_spec = ComparisonSpec(
+def _written_spec(spec: ComparisonSpec) -> ComparisonSpec:
+    return ComparisonSpec(
         spec.name,
         spec.column,
         thresholds=(0.99, 0.5),
@@ -224,15 +215,10 @@ def _name_levels(
         near_column="near",
         wildcard=True,
     )
-    written_levels = _string_levels(written_spec, a, b, uniques, near)
-    kana_levels = np.full(len(a), -1, dtype=np.int8)
-    if spec.kana_column:
-        kana_left, kana_right, kana_uniques = _codes(left, right, spec.kana_column, right_codes)
-        kana_spec = ComparisonSpec(spec.name, spec.kana_column, thresholds=(0.85,))
-        kana_levels = _string_levels(
-            kana_spec, kana_left[left_index], kana_right[right_index], kana_uniques, None
-        )
-    return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
+
+
+def _kana_spec(spec: ComparisonSpec) -> ComparisonSpec:
+    return ComparisonSpec(spec.name, spec.kana_column or "", thresholds=(0.85,))
 
 
 def _date_numbers(frame: pd.DataFrame, column: str, coded: ColumnCodes | None = None) -> np.ndarray:
@@ -247,16 +233,77 @@ def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     missing = (a < 0) | (b < 0)
     ya, ma, da = a // 10000, (a // 100) % 100, a % 100
     yb, mb, db = b // 10000, (b // 100) % 100, b % 100
-    digit_diffs = np.zeros(len(a), dtype=np.int8)
-    for power in range(8):
-        digit_diffs += ((a // 10**power) % 10 != (b // 10**power) % 10).astype(np.int8)
-    same_parts = (ya == yb).astype(np.int8) + (ma == mb) + (da == db)
+    same_year = ya == yb
+    same_parts = same_year.astype(np.int8) + (ma == mb) + (da == db)
     levels = np.zeros(len(a), dtype=np.int8)
     levels[same_parts >= 2] = 1
-    levels[((ya == yb) & (ma == db) & (da == mb)) | (digit_diffs <= 1)] = 2
+    levels[same_year & (ma == db) & (da == mb)] = 2
+    # One wrong digit leaves two of year, month and day equal: count digits only there.
+    near = np.flatnonzero((same_parts >= 2) & (a != b))
+    a_near, b_near = a[near], b[near]
+    digit_diffs = np.zeros(len(near), dtype=np.int8)
+    for power in range(8):
+        digit_diffs += ((a_near // 10**power) % 10 != (b_near // 10**power) % 10).astype(np.int8)
+    levels[near[digit_diffs <= 1]] = 2
     levels[a == b] = 3
     levels[missing] = -1
     return levels
+
+
+_Coded = tuple[np.ndarray, np.ndarray, np.ndarray]  # code_left, code_right, uniques
+
+# Pairs compared at once: bounds the temporary arrays of a comparison (a metropolis
+# compares tens of millions of candidate pairs) to a few hundred megabytes.
+CHUNK_PAIRS = 2_000_000
+
+
+def _coded_columns(
+    spec: ComparisonSpec, left: pd.DataFrame, right: pd.DataFrame, right_codes: ColumnCodes | None
+) -> dict[str, _Coded | tuple[np.ndarray, np.ndarray]]:
+    """The codes (or date numbers) a comparison reads, per row of each frame, computed once."""
+    if spec.kind == "date":
+        return {
+            "numbers": (
+                _date_numbers(left, spec.column),
+                _date_numbers(right, spec.column, right_codes),
+            )
+        }
+    coded: dict = {"main": _codes(left, right, spec.column, right_codes)}
+    if spec.near_column and spec.kind in ("string", "name"):
+        coded["near"] = _codes(left, right, spec.near_column, right_codes)
+    if spec.kind == "name" and spec.kana_column:
+        coded["kana"] = _codes(left, right, spec.kana_column, right_codes)
+    return coded
+
+
+def _spec_levels(
+    spec: ComparisonSpec, coded: dict, left_index: np.ndarray, right_index: np.ndarray
+) -> np.ndarray:
+    """Levels of one comparison for aligned pairs (positions into the coded rows)."""
+    if spec.kind == "date":
+        left_numbers, right_numbers = coded["numbers"]
+        return _date_levels(left_numbers[left_index], right_numbers[right_index])
+    code_left, code_right, uniques = coded["main"]
+    a, b = code_left[left_index], code_right[right_index]
+    if spec.kind == "exact":
+        level = (a == b).astype(np.int8)
+        level[(a < 0) | (b < 0)] = -1
+        return level
+    near = None
+    if "near" in coded:
+        near_left, near_right, _ = coded["near"]
+        near = (near_left[left_index], near_right[right_index])
+    if spec.kind == "string":
+        return _string_levels(spec, a, b, uniques, near)
+    # kind "name": written form and reading judged together (see _NAME_LEVELS).
+    written_levels = _string_levels(_written_spec(spec), a, b, uniques, near)
+    kana_levels = np.full(len(a), -1, dtype=np.int8)
+    if "kana" in coded:
+        kana_left, kana_right, kana_uniques = coded["kana"]
+        kana_levels = _string_levels(
+            _kana_spec(spec), kana_left[left_index], kana_right[right_index], kana_uniques, None
+        )
+    return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
 
 
 def compare_pairs(
@@ -268,6 +315,9 @@ def compare_pairs(
     right_codes: ColumnCodes | None = None,
 ) -> np.ndarray:
     """Comparison levels of aligned pairs.
+
+    Columns are coded once per comparison; pairs are then compared in slices of
+    :data:`CHUNK_PAIRS`, so memory stays bounded however many pairs there are.
 
     Args:
         left: prepared left records (positional rows).
@@ -282,25 +332,8 @@ def compare_pairs(
     """
     out = np.empty((len(left_index), len(specs)), dtype=np.int8)
     for k, spec in enumerate(specs):
-        if spec.kind == "date":
-            out[:, k] = _date_levels(
-                _date_numbers(left, spec.column)[left_index],
-                _date_numbers(right, spec.column, right_codes)[right_index],
-            )
-            continue
-        code_left, code_right, uniques = _codes(left, right, spec.column, right_codes)
-        a, b = code_left[left_index], code_right[right_index]
-        if spec.kind == "exact":
-            level = (a == b).astype(np.int8)
-            level[(a < 0) | (b < 0)] = -1
-            out[:, k] = level
-            continue
-        if spec.kind == "name":
-            out[:, k] = _name_levels(spec, left, right, left_index, right_index, (a, b, uniques), right_codes)
-            continue
-        near = None
-        if spec.near_column:
-            near_left, near_right, _ = _codes(left, right, spec.near_column, right_codes)
-            near = (near_left[left_index], near_right[right_index])
-        out[:, k] = _string_levels(spec, a, b, uniques, near)
+        coded = _coded_columns(spec, left, right, right_codes)
+        for start in range(0, len(left_index), CHUNK_PAIRS):
+            stop = start + CHUNK_PAIRS
+            out[start:stop, k] = _spec_levels(spec, coded, left_index[start:stop], right_index[start:stop])
     return out

@@ -13,6 +13,7 @@ import pandas as pd
 
 from macros_py.link.arrays import ColumnCodes
 from macros_py.link.assign import one_to_one
+from macros_py.link.compare import compare_pairs
 from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, train
 
 __all__ = ["ScoredPairs", "dedupe_frame", "link_frames", "score_candidates"]
@@ -31,24 +32,21 @@ def score_candidates(
     candidates: tuple[np.ndarray, np.ndarray],
     gammas: np.ndarray | None = None,
     right_codes: ColumnCodes | None = None,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Score candidate pairs with a trained model (``right_codes``: ``right`` already coded).
 
     Returns:
-        ``(pairs, gammas, contributions)``: pairs has columns left, right, weight, probability.
+        ``(pairs, gammas)``: pairs has columns left, right, weight, probability; gammas the
+        comparison levels (pairs × comparisons).
     """
     left_index, right_index = candidates
     if gammas is None:
-        gammas, contributions, probability = model.score(left, right, left_index, right_index, right_codes)
-        weight = model.match_weight(contributions)
-    else:
-        contributions = model.contributions(gammas, model.tf_values(right, right_index, right_codes))
-        weight = model.match_weight(contributions)
-        probability = model.probability(weight)
+        gammas = compare_pairs(left, right, left_index, right_index, model.config.comparisons, right_codes)
+    weight = model.weights(gammas, model.tf_values(right, right_index, right_codes))
     pairs = pd.DataFrame(
-        {"left": left_index, "right": right_index, "weight": weight, "probability": probability}
+        {"left": left_index, "right": right_index, "weight": weight, "probability": model.probability(weight)}
     )
-    return pairs, gammas, contributions
+    return pairs, gammas
 
 
 def link_frames(
@@ -71,7 +69,7 @@ def link_frames(
         ``(pairs, model)``: accepted pairs (left, right, weight, probability) and the model.
     """
     model, candidates, gammas = train(config, left, right)
-    pairs, _, _ = score_candidates(model, left, right, candidates, gammas)
+    pairs, _ = score_candidates(model, left, right, candidates, gammas)
     if unique:
         keep = one_to_one(pairs["left"].to_numpy(), pairs["right"].to_numpy(), pairs["weight"].to_numpy())
         pairs = pairs[keep]
@@ -83,5 +81,5 @@ def dedupe_frame(
 ) -> tuple[pd.DataFrame, LinkModel]:
     """Find duplicate pairs within one prepared frame (left < right), without labels."""
     model, candidates, gammas = train(config, frame, None)
-    pairs, _, _ = score_candidates(model, frame, frame, candidates, gammas)
+    pairs, _ = score_candidates(model, frame, frame, candidates, gammas)
     return pairs[pairs["probability"] >= threshold].reset_index(drop=True), model

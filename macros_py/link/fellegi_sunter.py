@@ -187,6 +187,25 @@ class LinkModel:
                 out[exact, k] += np.log2(u_exact / tf)
         return out
 
+    def weights(self, gammas: np.ndarray, tf_values: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Total match weight in bits (prior included) of each pair.
+
+        Same as ``match_weight(contributions(gammas, tf_values))`` without the
+        pairs × comparisons matrix of floats (gigabytes for tens of millions of pairs).
+        """
+        prior = min(max(self.prior, _EPS), 1 - _EPS)
+        total = np.full(len(gammas), np.log2(prior / (1 - prior)))
+        for k, (spec, table) in enumerate(zip(self.config.comparisons, self.weight_tables(), strict=True)):
+            level = gammas[:, k]
+            total += table[level]
+            if spec.tf_adjust and tf_values and spec.name in tf_values:
+                top = spec.n_levels - 1
+                exact = level == top
+                u_exact = max(self.u[k][top], _EPS)
+                tf = np.maximum(tf_values[spec.name][exact], _EPS)
+                total[exact] += np.log2(u_exact / tf)
+        return total
+
     def match_weight(self, contributions: np.ndarray) -> np.ndarray:
         """Total match weight in bits, prior included."""
         prior = min(max(self.prior, _EPS), 1 - _EPS)

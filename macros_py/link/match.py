@@ -29,8 +29,7 @@ import pandas as pd
 from macros_py.link.arrays import ColumnCodes, isin_codes
 from macros_py.link.assign import one_to_one
 from macros_py.link.blocking import block_pairs
-from macros_py.link.compare import level_labels
-from macros_py.link.engine import score_candidates
+from macros_py.link.compare import compare_pairs, level_labels
 from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, shared_probability, train
 
 __all__ = [
@@ -306,17 +305,18 @@ def match_people(
     gammas = None
     if model is None:
         model, candidates, gammas = train(config, source, master, candidates, master_codes)
-    pairs, gammas, contributions = score_candidates(model, source, master, candidates, gammas, master_codes)
+    left, right = candidates
+    if gammas is None:
+        gammas = compare_pairs(source, master, left, right, config.comparisons, master_codes)
+    weight = model.weights(gammas, model.tf_values(master, right, master_codes))
     names = [spec.name for spec in config.comparisons]
     level = {name: gammas[:, k] for k, name in enumerate(names)}
-    weight = pairs["weight"].to_numpy()
-    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
     groups = np.zeros(len(source), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     pair_group = groups[left]
     per_group = np.bincount(pair_group, minlength=int(groups.max(initial=0)) + 1)
     if stats is not None:
         stats["pairs"] = {int(g): int(n) for g, n in enumerate(per_group) if n}
-    if config.matches_per_record and len(pairs):
+    if config.matches_per_record and len(left):
         # The prior belongs to each source, estimated from its own pairs.
         records = np.bincount(groups, minlength=len(per_group))
         start = np.array(
@@ -330,7 +330,7 @@ def match_people(
         weight = base + np.array([_logit2(p) for p in group_prior])[pair_group]
     probability = model.probability(weight)
 
-    blocked = np.zeros(len(pairs), dtype=bool)
+    blocked = np.zeros(len(left), dtype=bool)
     if forbidden is not None and len(forbidden):
         if isinstance(forbidden, set):
             forbidden = (
@@ -342,7 +342,7 @@ def match_people(
     if taken is not None and len(taken):
         blocked |= isin_codes(pair_group * len(master) + right, taken)
     twins = twin_residents(master)[right]
-    given_level = level.get("given", np.full(len(pairs), -1))
+    given_level = level.get("given", np.full(len(left), -1))
     # Twins are never merged: a resident with a twin needs the written given name.
     blocked |= twins & (given_level >= 0) & (given_level < 3)
     weight = np.where(blocked, -np.inf, weight)
@@ -362,7 +362,7 @@ def match_people(
             else -1e9
         ),
     )
-    chosen_mask = np.zeros(len(pairs), dtype=bool)
+    chosen_mask = np.zeros(len(left), dtype=bool)
     chosen_mask[np.flatnonzero(is_rep)[chosen_rep]] = True
     chosen_rep_frame = pd.DataFrame({"rep": left[chosen_mask], "master": right[chosen_mask]})
     target = np.full(len(source), -2, dtype=np.int64)
@@ -396,9 +396,9 @@ def match_people(
     runner_up = runner[rows]
     given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
     # A different surname (marriage, divorce) is automatic only at the same address.
-    surname_level = level.get("surname", np.full(len(pairs), -1))[picked]
-    address_level = level.get("address", np.full(len(pairs), -1))[picked]
-    birth_level = level.get("birth", np.full(len(pairs), -1))[picked]
+    surname_level = level.get("surname", np.full(len(left), -1))[picked]
+    address_level = level.get("address", np.full(len(left), -1))[picked]
+    birth_level = level.get("birth", np.full(len(left), -1))[picked]
     # A birth date that is only close (swapped day/month, one digit) is not automatic when
     # the address disagrees too: in a big city a stranger often has a namesake born a
     # digit apart who lives elsewhere. (Records without an address are not held back.)

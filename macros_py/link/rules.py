@@ -13,9 +13,15 @@ import numpy as np
 import pandas as pd
 
 from macros_py.link.arrays import object_frame
-from macros_py.link.prepare import text_values
 
 __all__ = ["exact_resident_join"]
+
+
+def _prepared(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A prepared (clean text, "" for missing) column as an object array; "" when absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[column].to_numpy(dtype=object)
 
 
 def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFrame:
@@ -29,34 +35,32 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
         One row per source record: ``master`` (position or -1), ``outcome``
         (``exact``/``conflict``/"" when the record has no usable number) and ``reason``.
     """
-    master_ids = text_values(master, "resident_id")
-    rid = text_values(source, "resident_id")
+    master_ids = _prepared(master, "resident_id")
+    rid = _prepared(source, "resident_id")
     # Position of the first master row with each number; "" never matches.
-    index = pd.Index(master_ids, dtype=object)
-    first = ~index.duplicated(keep="first") & (master_ids != "")
-    found = pd.Index(master_ids[first], dtype=object).get_indexer(pd.Index(rid, dtype=object))
-    found = np.where(found >= 0, np.flatnonzero(first)[np.clip(found, 0, None)], -1).astype(np.int64)
+    codes, numbers = pd.factorize(master_ids)
+    first = np.full(len(numbers), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(master_ids) - 1, -1, -1)  # the last write (first row) wins
+    code = pd.Index(np.asarray(numbers, dtype=object), dtype=object).get_indexer(pd.Index(rid, dtype=object))
+    found = np.where(code >= 0, first[np.clip(code, 0, None)], -1).astype(np.int64)
     found[rid == ""] = -1
     has_number = rid != ""
     hit = found >= 0
     safe = np.where(hit, found, 0)
-    birth_source = text_values(source, "birth")
-    birth_master = text_values(master, "birth")[safe]
-    sex_source = text_values(source, "sex")
-    sex_master = text_values(master, "sex")[safe]
+    birth_source = _prepared(source, "birth")
+    birth_master = _prepared(master, "birth")[safe]
+    sex_source = _prepared(source, "sex")
+    sex_master = _prepared(master, "sex")[safe]
     birth_conflict = hit & (birth_source != "") & (birth_master != "") & (birth_source != birth_master)
     sex_conflict = hit & (sex_source != "") & (sex_master != "") & (sex_source != sex_master)
     conflict = birth_conflict | sex_conflict
-    outcome = np.where(conflict, "conflict", np.where(hit, "exact", "")).astype(object)
-    reasons = np.where(
-        birth_conflict & sex_conflict,
-        "宛名番号は一致するが生年月日と性別が住民記録と異なる",
-        np.where(
-            birth_conflict,
-            "宛名番号は一致するが生年月日が住民記録と異なる",
-            "宛名番号は一致するが性別が住民記録と異なる",
-        ),
-    )
-    unknown = has_number & ~hit
-    reason = np.where(conflict, reasons, np.where(unknown, "宛名番号が住民記録にない", "")).astype(object)
+    # Object arrays filled by mask: no fixed-width text array per record.
+    outcome = np.full(len(rid), "", dtype=object)
+    outcome[hit] = "exact"
+    outcome[conflict] = "conflict"
+    reason = np.full(len(rid), "", dtype=object)
+    reason[has_number & ~hit] = "宛名番号が住民記録にない"
+    reason[sex_conflict] = "宛名番号は一致するが性別が住民記録と異なる"
+    reason[birth_conflict] = "宛名番号は一致するが生年月日が住民記録と異なる"
+    reason[birth_conflict & sex_conflict] = "宛名番号は一致するが生年月日と性別が住民記録と異なる"
     return object_frame({"master": found, "outcome": outcome, "reason": reason})
