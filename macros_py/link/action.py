@@ -15,7 +15,7 @@ from macros_py.actions import ActionContext, ActionResult
 from macros_py.link.crosswalk import insert_frame, load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
-from macros_py.link.prepare import start_address_keys, text_values
+from macros_py.link.prepare import start_people_keys, text_values
 from macros_py.link.query import latest_run_id, linkable_records
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
@@ -115,16 +115,17 @@ def link_action(context: ActionContext) -> ActionResult:
             tables={"log": pd.DataFrame([_log_row(user, "エラー", message)])},
             messages=[message],
         )
-    # Addresses are normalised in a second process while the other sources are read.
-    addresses = start_address_keys(text_values(master_raw, "address"))
+    # Names, readings and addresses of the master are normalised in a second process
+    # while the other sources are read.
+    master_keys = start_people_keys(master_raw)
     try:
         others = linkable_records(store, exclude_source_id=resident_source)
     except BaseException:
-        addresses()  # ends the worker process
+        master_keys()  # ends the worker process
         raise
     stages["load"] = time.perf_counter() - started
     step = time.perf_counter()
-    master = prepare_master(master_raw, addresses)
+    master = prepare_master(master_raw, master_keys)
     stages["prepare_master"] = time.perf_counter() - step
     options = MatchOptions(
         auto_threshold=settings.link_auto_threshold,

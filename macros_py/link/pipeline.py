@@ -70,16 +70,16 @@ class LinkRun:
 
 
 def prepare_master(
-    master_raw: pd.DataFrame, addresses: Callable[[], list[np.ndarray]] | None = None
+    master_raw: pd.DataFrame, keys: Callable[[], dict[str, np.ndarray]] | None = None
 ) -> pd.DataFrame:
     """The prepared resident master with ``cohort`` (school year of birth) and ``twin``.
 
     Args:
         master_raw: the resident records (canonical columns).
-        addresses: :func:`~macros_py.link.prepare.start_address_keys` of their addresses,
-            when started earlier (so that it ran while other work was done).
+        keys: :func:`~macros_py.link.prepare.start_people_keys` of these records, when
+            started earlier (so that it ran while other work was done).
     """
-    master = prepare_people(master_raw, addresses=addresses)
+    master = prepare_people(master_raw, keys=keys)
     master["cohort"] = pd.Series(cohort_text(birth_cohort(master["birth"])), dtype=object)
     master["twin"] = twin_residents(master)
     return master

@@ -32,7 +32,7 @@ __all__ = [
     "parse_birth_dates",
     "prepare_people",
     "prepare_sex",
-    "start_address_keys",
+    "start_people_keys",
     "text_values",
 ]
 
@@ -59,9 +59,9 @@ PREPARED_COLUMNS = (
 
 logger = logging.getLogger(__name__)
 
-# Distinct addresses from which address normalisation runs in a second process (fork
-# only), while this process normalises names, readings and dates.
-PARALLEL_MIN_ADDRESSES = 20_000
+# Distinct values from which name, reading and address normalisation runs in a second
+# process (fork only), while this process does other work.
+PARALLEL_MIN_VALUES = 20_000
 
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
 
@@ -93,38 +93,91 @@ def _address_keys(values: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def start_address_keys(values: np.ndarray) -> Callable[[], list[np.ndarray]]:
-    """Start normalising addresses; the returned call gives (town, 丁目, address key) arrays.
+_KEY_COLUMNS = {
+    "name": ("surname", "given", "surname_loose", "given_loose"),
+    "name_kana": ("kana_surname", "kana_given", "kana_full"),
+    "address": ("town", "chome", "address"),
+}
 
-    Large inputs run in a forked worker process (the second core) so that the caller can
-    do other work meanwhile (read the other sources, normalise names); elsewhere (no
-    ``fork``) they run here. The returned call must be made once (it ends the worker).
+
+def _name_keys(values: list[str]) -> list[tuple[str, str, str, str]]:
+    """(surname, given, loose surname, loose given) of each name."""
+    return [(*split_name(value), *split_name(value, loose=True)) for value in values]
+
+
+def _reading_key_rows(values: list[str]) -> list[tuple[str, str, str]]:
+    """(surname, given, both) reading keys of each 氏名カナ, keyed once per distinct part.
+
+    A city's forty thousand readings are made of a few hundred surname and given-name
+    readings; ``both`` is the concatenation of the part keys.
+    """
+    part_keys: dict[str, str] = {}
+    out = []
+    for value in values:
+        surname, given = split_kana(value)
+        if surname not in part_keys:
+            part_keys[surname] = kana_key(surname)
+        if given not in part_keys:
+            part_keys[given] = kana_key(given)
+        out.append((part_keys[surname], part_keys[given], part_keys[surname] + part_keys[given]))
+    return out
+
+
+_KEY_FUNCTIONS = {"name": _name_keys, "name_kana": _reading_key_rows, "address": _address_keys}
+
+
+def _keys_of(distinct: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Key rows of the distinct values of each column (what the worker process runs)."""
+    return {column: _KEY_FUNCTIONS[column](values) for column, values in distinct.items()}
+
+
+def start_people_keys(
+    frame: pd.DataFrame, columns: tuple[str, ...] = ("name", "name_kana", "address"), parallel: bool = True
+) -> Callable[[], dict[str, np.ndarray]]:
+    """Start normalising names, readings and addresses; the returned call gives the key columns.
+
+    Keys are computed once per distinct value. Large inputs run in a forked worker
+    process (the second core), so that the caller can do other work meanwhile (read the
+    other sources, parse dates); elsewhere (no ``fork``) they run here. The returned call
+    must be made once (it ends the worker).
 
     Args:
-        values: addresses as :func:`text_values` gives them, one per record.
+        frame: records with canonical columns (missing columns count as empty).
+        columns: which of ``name``, ``name_kana`` and ``address`` to normalise.
+        parallel: ``False`` to normalise here whatever the size.
+
+    Returns:
+        A call giving a dict of object arrays aligned with ``frame``: ``surname``,
+        ``given``, ``surname_loose``, ``given_loose`` (name), ``kana_surname``,
+        ``kana_given``, ``kana_full`` (name_kana), ``town``, ``chome``, ``address``.
     """
-    codes, uniques = pd.factorize(values)
-    distinct = [str(value) for value in uniques]
+    coded = {column: pd.factorize(text_values(frame, column)) for column in columns}
+    distinct = {column: [str(value) for value in uniques] for column, (_, uniques) in coded.items()}
 
-    def finish(keys: list[tuple[str, str, str]]) -> list[np.ndarray]:
-        return _split_results(keys, codes, 3)
+    def finish(keys: dict[str, list[tuple]]) -> dict[str, np.ndarray]:
+        out = {}
+        for column, (codes, _) in coded.items():
+            names = _KEY_COLUMNS[column]
+            out.update(zip(names, _split_results(keys[column], codes, len(names)), strict=True))
+        return out
 
-    if len(distinct) >= PARALLEL_MIN_ADDRESSES and "fork" in multiprocessing.get_all_start_methods():
+    size = sum(len(values) for values in distinct.values())
+    if parallel and size >= PARALLEL_MIN_VALUES and "fork" in multiprocessing.get_all_start_methods():
         try:
             executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            future = executor.submit(_address_keys, distinct)
+            future = executor.submit(_keys_of, distinct)
         except OSError as error:  # no process could be started: normalise here
-            logger.info("address normalisation in this process: %s", error)
+            logger.info("normalisation in this process: %s", error)
         else:
 
-            def collect() -> list[np.ndarray]:
+            def collect() -> dict[str, np.ndarray]:
                 try:
                     return finish(future.result())
                 finally:
                     executor.shutdown()
 
             return collect
-    keys = _address_keys(distinct)
+    keys = _keys_of(distinct)
     return lambda: finish(keys)
 
 
@@ -162,29 +215,10 @@ def _split_results(results: list[tuple], codes: np.ndarray, count: int) -> list[
     return out
 
 
-def _mapped_parts(values: np.ndarray, function, count: int) -> list[np.ndarray]:
-    """Like :func:`_mapped` for a function returning a ``count``-tuple: one array per part."""
-    codes, uniques = pd.factorize(values)
-    return _split_results([function(value) for value in uniques], codes, count)
-
-
-def _reading_keys(values: np.ndarray) -> list[np.ndarray]:
-    """(surname, given name, both) reading keys of each 氏名カナ, aligned with ``values``.
-
-    Readings are split once per distinct reading, and keyed once per distinct part: a
-    city's forty thousand readings are made of a few hundred surname and given-name
-    readings. ``both`` is the concatenation of the part keys.
-    """
-    surname, given = _mapped_parts(values, split_kana, 2)
-    surname_key = _mapped(surname, kana_key)
-    given_key = _mapped(given, kana_key)
-    return [surname_key, given_key, surname_key + given_key]
-
-
 def prepare_people(
     frame: pd.DataFrame,
     birth: np.ndarray | None = None,
-    addresses: Callable[[], list[np.ndarray]] | None = None,
+    keys: Callable[[], dict[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Normalise people records into comparison columns (see module docstring).
 
@@ -195,24 +229,26 @@ def prepare_people(
         frame: records with canonical columns; missing columns are treated as empty.
         birth: ``YYYYMMDD`` births already parsed with :func:`parse_birth_dates`
             (aligned with ``frame``), to avoid parsing them twice.
-        addresses: the call returned by :func:`start_address_keys` on this frame's
-            addresses, when it was started earlier.
+        keys: the call returned by :func:`start_people_keys` on this frame, when it
+            was started earlier (so that it ran while the caller did other work).
 
     Returns:
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
-    if addresses is None:
-        addresses = start_address_keys(text_values(frame, "address"))
-    names = text_values(frame, "name")
-    surname, given, surname_loose, given_loose = _mapped_parts(
-        names, lambda v: (*split_name(v), *split_name(v, loose=True)), 4
-    )
-    kana_surname, kana_given, kana_full = _reading_keys(text_values(frame, "name_kana"))
+    if keys is None:
+        # Addresses (the costliest) in the worker, names and readings here meanwhile.
+        pending = start_people_keys(frame, ("address",))
+        here = start_people_keys(frame, ("name", "name_kana"), parallel=False)()
     if birth is None:
         birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
         birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
     sex = prepare_sex(frame)
-    town, chome, address = addresses()
+    found = keys() if keys is not None else {**here, **pending()}
+    surname, given, surname_loose, given_loose = (
+        found[c] for c in ("surname", "given", "surname_loose", "given_loose")
+    )
+    kana_surname, kana_given, kana_full = (found[c] for c in ("kana_surname", "kana_given", "kana_full"))
+    town, chome, address = (found[c] for c in ("town", "chome", "address"))
     columns = {
         "surname": surname,
         "given": given,
