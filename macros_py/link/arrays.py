@@ -110,6 +110,13 @@ class ColumnCodes:
         self.frame = frame
         self._columns: dict[str, tuple[np.ndarray, pd.Index]] = {}
         self._numbers: dict[str, np.ndarray] = {}
+        self._memo: dict = {}
+
+    def memo(self, key, compute):
+        """``compute()`` once per ``key`` for this frame (blocking keys, for instance)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """(code per row, -1 where missing or ""; the distinct values as an index)."""

@@ -13,28 +13,57 @@ import logging
 import numpy as np
 import pandas as pd
 
-from macros_py.link.arrays import ColumnCodes, column_codes, isin_codes, unique_codes
+from macros_py.link.arrays import ColumnCodes, isin_codes, unique_codes
 
 __all__ = ["block_pairs", "blocking_recall"]
 
 logger = logging.getLogger(__name__)
 
 
-def _key_codes(
-    left: pd.DataFrame, right: pd.DataFrame, rule: tuple[str, ...], right_codes: ColumnCodes | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of a rule's key on both sides; -1 where any part is empty."""
-    n_left = len(left)
-    combined = np.zeros(n_left + len(right), dtype=np.int64)
-    empty = np.zeros(n_left + len(right), dtype=bool)
-    for column in rule:
-        code_left, code_right, uniques = column_codes(left, right, column, right_codes)
-        codes = np.concatenate([code_left, code_right])
-        empty |= codes < 0
-        # Mixed-radix code of the parts, re-factorised so it never overflows.
-        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)
-    combined[empty] = -1
-    return combined[:n_left], combined[n_left:]
+class _RuleIndex:
+    """One blocking rule on the ``right`` frame: key codes and members grouped by key.
+
+    Attributes:
+        key: dense key code of each right row (-1 where a part is empty).
+        steps: per column after the first, the index of the mixed values
+            ``previous key * (values + 1) + code`` that maps them to the next key.
+        radices: ``values + 1`` of each column after the first.
+        members: right rows ordered by key; ``starts[k]:starts[k + 1]`` are key k's.
+        starts: offsets into ``members`` (length keys + 1).
+    """
+
+    def __init__(self, coded: ColumnCodes, rule: tuple[str, ...]) -> None:
+        key, index = coded.codes(rule[0])
+        key = key.copy()
+        self.steps: list[pd.Index] = []
+        self.radices: list[int] = []
+        for column in rule[1:]:
+            codes, values = coded.codes(column)
+            radix = len(values) + 1
+            mixed = np.where((key >= 0) & (codes >= 0), key * radix + codes, -1)
+            dense, distinct = pd.factorize(mixed, use_na_sentinel=True)
+            self.steps.append(pd.Index(distinct))
+            self.radices.append(radix)
+            key = np.where(mixed >= 0, dense, -1).astype(np.int64)
+        self.key = key
+        present = np.flatnonzero(key >= 0)
+        order = present[np.argsort(key[present], kind="stable")]
+        keys = (len(self.steps[-1]) if self.steps else len(index)) if len(present) else 0
+        self.members = order
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(key[present], minlength=keys))]).astype(
+            np.int64
+        )
+
+    def keys_of(self, coded: ColumnCodes, left: pd.DataFrame, rule: tuple[str, ...]) -> np.ndarray:
+        """Key codes of ``left``'s rows on this rule (-1: a part empty or unknown on the right)."""
+        key, _, _ = coded.shared(left[rule[0]], rule[0])
+        key = np.where(key < len(coded.codes(rule[0])[1]), key, -1)
+        for column, step, radix in zip(rule[1:], self.steps, self.radices, strict=True):
+            codes, _, _ = coded.shared(left[column], column)
+            codes = np.where(codes < radix - 1, codes, -1)  # values the right side lacks
+            mixed = np.where((key >= 0) & (codes >= 0), key * radix + codes, -1)
+            key = np.where(mixed >= 0, step.get_indexer(mixed), -1).astype(np.int64)
+        return key
 
 
 def block_pairs(
@@ -46,6 +75,11 @@ def block_pairs(
     right_codes: ColumnCodes | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (positions) from the union of blocking rules.
+
+    Each rule's keys and members on the ``right`` frame are computed once per
+    :class:`~macros_py.link.arrays.ColumnCodes` (so once per run for the resident
+    master); the pairs of a rule are then expanded from the members of each left row's
+    key without a hash join.
 
     Args:
         left: records to link (positional rows).
@@ -66,25 +100,28 @@ def block_pairs(
     dedupe = right is None
     other = left if dedupe else right
     n_right = len(other)
+    coded = right_codes if right_codes is not None and right_codes.frame is other else ColumnCodes(other)
     found: list[np.ndarray] = []
     for rule in rules:
-        code_left, code_right = _key_codes(left, other, rule, None if dedupe else right_codes)
-        frame_left = pd.DataFrame({"k": code_left, "i": np.arange(len(left))})
-        frame_right = pd.DataFrame({"k": code_right, "j": np.arange(n_right)})
-        frame_left = frame_left[frame_left["k"] >= 0]
-        frame_right = frame_right[frame_right["k"] >= 0]
-        sizes = frame_left["k"].value_counts().mul(frame_right["k"].value_counts(), fill_value=0)
-        oversized = sizes > max_block_size**2
+        rule = tuple(rule)
+        index = coded.memo(("blocking rule", rule), lambda rule=rule: _RuleIndex(coded, rule))
+        key_left = index.keys_of(coded, left, rule)
+        partners = np.diff(index.starts)
+        present = key_left >= 0
+        left_sizes = np.bincount(key_left[present], minlength=len(partners))
+        oversized = left_sizes * partners > max_block_size**2
         if max_partners is not None:
-            partners = frame_right["k"].value_counts().reindex(sizes.index, fill_value=0)
             oversized |= partners > max_partners
-        too_big = sizes[oversized].index
-        if len(too_big):
-            logger.info("blocking rule %s: %d oversized blocks skipped", rule, len(too_big))
-            frame_left = frame_left[~frame_left["k"].isin(too_big)]
-        merged = frame_left.merge(frame_right, on="k", how="inner")
-        i = merged["i"].to_numpy(np.int64)
-        j = merged["j"].to_numpy(np.int64)
+        skipped = int(np.count_nonzero(oversized & (left_sizes > 0)))
+        if skipped:
+            logger.info("blocking rule %s: %d oversized blocks skipped", rule, skipped)
+        rows = np.flatnonzero(present)
+        rows = rows[~oversized[key_left[rows]]]
+        counts = partners[key_left[rows]]
+        i = np.repeat(rows.astype(np.int64), counts)
+        # Position of each pair within its left row's run of partners.
+        offsets = np.arange(len(i), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        j = index.members[np.repeat(index.starts[key_left[rows]], counts) + offsets]
         if dedupe:
             keep = i < j
             i, j = i[keep], j[keep]
