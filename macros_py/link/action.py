@@ -135,9 +135,11 @@ def link_action(context: ActionContext) -> ActionResult:
     source_codes = pd.factorize(others["source_id"].to_numpy(dtype=object), sort=True)[0]
     order = np.lexsort((others["record_id"].to_numpy(np.int64), source_codes))
     raw = others.take(order).reset_index(drop=True)
+    del others  # the rows live on in ``raw``: let a metropolis's copy go
     raw["roster_number"] = _roster_numbers(raw)
     decisions = load_decisions(store)
     run = link_records(raw, master, options, decisions)
+    del master  # the prepared master is not needed for writing
     stages.update(run.stats["seconds"])
     result = run.links
 

@@ -59,9 +59,9 @@ PREPARED_COLUMNS = (
 
 logger = logging.getLogger(__name__)
 
-# Distinct values from which name, reading and address normalisation runs in a second
-# process (fork only), while this process does other work.
-PARALLEL_MIN_VALUES = 20_000
+# Records from which name, reading and address normalisation runs in a second process
+# (fork only), while this process does other work.
+PARALLEL_MIN_RECORDS = 50_000
 
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
 
@@ -126,9 +126,26 @@ def _reading_key_rows(values: list[str]) -> list[tuple[str, str, str]]:
 _KEY_FUNCTIONS = {"name": _name_keys, "name_kana": _reading_key_rows, "address": _address_keys}
 
 
-def _keys_of(distinct: dict[str, list[str]]) -> dict[str, list[tuple]]:
-    """Key rows of the distinct values of each column (what the worker process runs)."""
-    return {column: _KEY_FUNCTIONS[column](values) for column, values in distinct.items()}
+def _coded_keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, tuple[np.ndarray, list[tuple]]]:
+    """Per column: the code of each row (-1 missing) and the key rows of the distinct values."""
+    out = {}
+    for column in columns:
+        if column in frame.columns:
+            codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
+        else:
+            codes, uniques = np.full(len(frame), -1, dtype=np.int64), []
+        out[column] = (codes, _KEY_FUNCTIONS[column]([str(value).strip() for value in uniques]))
+    return out
+
+
+# The frame a forked worker reads: set just before the fork, so that it is inherited
+# instead of pickled (a million records would take longer to send than to normalise).
+_FORKED_FRAME: pd.DataFrame | None = None
+
+
+def _coded_keys_of_forked_frame(columns: tuple[str, ...]) -> dict[str, tuple[np.ndarray, list[tuple]]]:
+    assert _FORKED_FRAME is not None
+    return _coded_keys(_FORKED_FRAME, columns)
 
 
 def start_people_keys(
@@ -137,9 +154,9 @@ def start_people_keys(
     """Start normalising names, readings and addresses; the returned call gives the key columns.
 
     Keys are computed once per distinct value. Large inputs run in a forked worker
-    process (the second core), so that the caller can do other work meanwhile (read the
-    other sources, parse dates); elsewhere (no ``fork``) they run here. The returned call
-    must be made once (it ends the worker).
+    process (the second core), which inherits ``frame``, so that the caller can do other
+    work meanwhile (read the other sources, parse dates); elsewhere (no ``fork``) they
+    run here. The returned call must be made once (it ends the worker).
 
     Args:
         frame: records with canonical columns (missing columns count as empty).
@@ -151,21 +168,23 @@ def start_people_keys(
         ``given``, ``surname_loose``, ``given_loose`` (name), ``kana_surname``,
         ``kana_given``, ``kana_full`` (name_kana), ``town``, ``chome``, ``address``.
     """
-    coded = {column: pd.factorize(text_values(frame, column)) for column in columns}
-    distinct = {column: [str(value) for value in uniques] for column, (_, uniques) in coded.items()}
+    global _FORKED_FRAME
 
-    def finish(keys: dict[str, list[tuple]]) -> dict[str, np.ndarray]:
+    def finish(keys: dict[str, tuple[np.ndarray, list[tuple]]]) -> dict[str, np.ndarray]:
         out = {}
-        for column, (codes, _) in coded.items():
+        for column, (codes, rows) in keys.items():
             names = _KEY_COLUMNS[column]
-            out.update(zip(names, _split_results(keys[column], codes, len(names)), strict=True))
+            out.update(zip(names, _split_results(rows, codes, len(names)), strict=True))
         return out
 
-    size = sum(len(values) for values in distinct.values())
-    if parallel and size >= PARALLEL_MIN_VALUES and "fork" in multiprocessing.get_all_start_methods():
+    if parallel and len(frame) >= PARALLEL_MIN_RECORDS and "fork" in multiprocessing.get_all_start_methods():
         try:
             executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            future = executor.submit(_keys_of, distinct)
+            _FORKED_FRAME = frame
+            try:
+                future = executor.submit(_coded_keys_of_forked_frame, columns)  # forks here
+            finally:
+                _FORKED_FRAME = None
         except OSError as error:  # no process could be started: normalise here
             logger.info("normalisation in this process: %s", error)
         else:
@@ -177,7 +196,7 @@ def start_people_keys(
                     executor.shutdown()
 
             return collect
-    keys = _keys_of(distinct)
+    keys = _coded_keys(frame, columns)
     return lambda: finish(keys)
 
 

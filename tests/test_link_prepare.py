@@ -1,0 +1,56 @@
+"""Normalisation in the forked worker gives what normalisation in this process gives."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from macros_py.link.prepare import PARALLEL_MIN_RECORDS, start_people_keys
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_worker_keys_equal_keys_computed_here():
+    rows = PARALLEL_MIN_RECORDS + 10
+    rng = np.random.default_rng(1)
+    names = np.array(["髙橋 一郎", "斉藤 花子", "佐藤　太郎", " 山田 次郎 ", None, ""], dtype=object)
+    readings = np.array(["タカハシ イチロー", "さいとう はなこ", "ｻﾄｳ ﾀﾛｳ", None], dtype=object)
+    places = np.array(
+        ["みなと市本町三丁目12番地の5 ハイツ201", "本町3-12-5", None, "北町1ｰ2ｰ3"], dtype=object
+    )
+    frame = pd.DataFrame(
+        {
+            "name": names[rng.integers(0, len(names), rows)],
+            "name_kana": readings[rng.integers(0, len(readings), rows)],
+            "address": places[rng.integers(0, len(places), rows)],
+        },
+        dtype=object,
+    )
+    in_worker = start_people_keys(frame)()
+    here = start_people_keys(frame, parallel=False)()
+    assert (
+        set(in_worker)
+        == set(here)
+        == {
+            "surname",
+            "given",
+            "surname_loose",
+            "given_loose",
+            "kana_surname",
+            "kana_given",
+            "kana_full",
+            "town",
+            "chome",
+            "address",
+        }
+    )
+    for column, values in here.items():
+        assert np.array_equal(in_worker[column], values), column
+    first = frame.index[frame["name"] == "髙橋 一郎"][0]
+    assert (here["surname"][first], here["given"][first]) == ("高橋", "一郎")
+    place = frame.index[frame["address"] == "本町3-12-5"][0]
+    assert here["address"][place] == "本町3-12-5"
+    missing = frame.index[frame["name"].isna()][0]
+    assert here["surname"][missing] == ""
