@@ -261,31 +261,17 @@ def prepare_people(
     if birth is None:
         birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
         birth = parse_birth_dates(birth_source).to_numpy(dtype=object)
-    sex = prepare_sex(frame)
-    found = keys() if keys is not None else {**here, **pending()}
-    surname, given, surname_loose, given_loose = (
-        found[c] for c in ("surname", "given", "surname_loose", "given_loose")
-    )
-    kana_surname, kana_given, kana_full = (found[c] for c in ("kana_surname", "kana_given", "kana_full"))
-    town, chome, address = (found[c] for c in ("town", "chome", "address"))
+    # Everything that does not need the keys first, while a worker may still be running.
     columns = {
-        "surname": surname,
-        "given": given,
-        "surname_loose": surname_loose,
-        "given_loose": given_loose,
-        "kana_surname": kana_surname,
-        "kana_given": kana_given,
-        "kana_full": kana_full,
         "birth": birth,
         "birth_year": _mapped(birth, lambda v: v[:4]),
         "birth_md": _mapped(birth, lambda v: v[4:8]),
         "birth_ym": _mapped(birth, lambda v: v[:6]),
-        "kana_given_head": _mapped(kana_given, lambda v: v[:2]),
-        "sex": sex,
-        "town": town,
-        "chome": chome,
-        "address": address,
+        "sex": prepare_sex(frame),
         "household_id": text_values(frame, "household_id"),
         "resident_id": text_values(frame, "resident_id"),
     }
+    columns.update(keys() if keys is not None else {**here, **pending()})
+    columns["kana_given_head"] = _mapped(columns["kana_given"], lambda v: v[:2])
+    columns = {name: columns[name] for name in PREPARED_COLUMNS}
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)), dtype=object)
