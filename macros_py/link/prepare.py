@@ -256,7 +256,8 @@ def prepare_people(
     """
     if keys is None:
         # Addresses (the costliest) in the worker, names and readings here meanwhile.
-        pending = start_people_keys(frame, ("address",))
+        addresses = int(frame["address"].notna().sum()) if "address" in frame.columns else 0
+        pending = start_people_keys(frame, ("address",), parallel=addresses >= PARALLEL_MIN_RECORDS)
         here = start_people_keys(frame, ("name", "name_kana"), parallel=False)()
     if birth is None:
         birth_source = frame["birth_date"] if "birth_date" in frame.columns else pd.Series([""] * len(frame))
