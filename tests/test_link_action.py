@@ -117,6 +117,16 @@ def test_link_action_links_every_record(context):
     assert json.loads(params[0])["parameters"][0]["name"] == "surname"
 
 
+def test_links_written_in_slices_are_the_same_rows(context, monkeypatch):
+    monkeypatch.setattr("macros_py.link.action.LINKS_PER_SLICE", 7)
+    assert run_action("link", context).ok
+    links = current_links(context.store)
+    assert len(links) == 361 and links["record_id"].is_unique
+    conflict = links[links["outcome"] == "conflict"]
+    assert len(conflict) == 1 and conflict["source_id"].tolist() == ["seikatsu_hogo"]
+    assert json.loads(conflict["detail_json"].iloc[0])["理由"].startswith("宛名番号は一致するが")
+
+
 def test_decisions_and_confirmed_links_are_remembered(context):
     first = run_action("link", context)
     # Automatic links of student-numbered records become confirmed crosswalk rows.

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import insert
 
 from macros_py.actions import ActionContext, ActionResult
-from macros_py.link.crosswalk import insert_frame, load_decisions, save_decisions
+from macros_py.link.crosswalk import load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
 from macros_py.link.prepare import start_people_keys, text_values
@@ -20,6 +20,7 @@ from macros_py.link.query import latest_run_id, linkable_records
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
 from macros_py.store import Store
+from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_link import link_models, links
 
 __all__ = ["current_source_records", "link_action"]
@@ -89,6 +90,19 @@ def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> pd.D
     )
 
 
+# Links written per slice of records, all in one transaction: a metropolis's two million
+# rows would otherwise exist three times over (frame, value lists, statement grid).
+LINKS_PER_SLICE = 250_000
+
+
+def _write_links(store: Store, run_id: int, records: pd.DataFrame, result: pd.DataFrame) -> None:
+    """One ``links`` row per record of this run, in one transaction."""
+    with store.engine.begin() as connection:
+        for start in range(0, len(records), LINKS_PER_SLICE):
+            part = slice(start, start + LINKS_PER_SLICE)
+            bulk_insert(connection, links, _links_rows(run_id, records.iloc[part], result.iloc[part]))
+
+
 def link_action(context: ActionContext) -> ActionResult:
     """Link every current imported source to the resident master and write the links table.
 
@@ -145,7 +159,7 @@ def link_action(context: ActionContext) -> ActionResult:
 
     step = time.perf_counter()
     run_id = (latest_run_id(store) or 0) + 1
-    insert_frame(store, links, _links_rows(run_id, raw, result))
+    _write_links(store, run_id, raw, result)
     keys = pd.Series(run.keys, dtype=object)
     _remember_auto_links(store, raw, keys, result, decisions)
     if run.model is not None:
