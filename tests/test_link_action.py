@@ -112,6 +112,10 @@ def test_link_action_links_every_record(context):
     review = result.tables["link_review"]
     assert list(review.columns) == LINK_REVIEW.headers
     assert "生年月日" in " ".join(review.loc[review["ソースID"] == "seikatsu_hogo", "項目別一致"])
+    # The resident's side is read back from the store for the listed pairs.
+    conflict = review[review["ソースID"] == "seikatsu_hogo"].iloc[0]
+    assert conflict["宛名番号"] != "" and conflict["氏名(住基)"] == conflict["氏名(元)"] != ""
+    assert conflict["生年月日(元)"] == "1900-01-01" != conflict["生年月日(住基)"] != ""
     with context.store.engine.connect() as connection:
         params = connection.execute(select(link_models.c.parameters_json)).scalars().all()
     assert json.loads(params[0])["parameters"][0]["name"] == "surname"

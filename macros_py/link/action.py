@@ -16,7 +16,7 @@ from macros_py.link.crosswalk import load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
 from macros_py.link.prepare import start_people_keys, text_values
-from macros_py.link.query import latest_run_id, linkable_records
+from macros_py.link.query import latest_run_id, linkable_records, records_by_id
 from macros_py.link.review import harvest_review, review_rows
 from macros_py.sheets import LINK_REVIEW, LOG
 from macros_py.store import Store
@@ -140,6 +140,9 @@ def link_action(context: ActionContext) -> ActionResult:
     stages["load"] = time.perf_counter() - started
     step = time.perf_counter()
     master = prepare_master(master_raw, master_keys)
+    master_record_ids = master_raw["record_id"].to_numpy(np.int64)
+    # The residents' raw text is read again only for the rows shown for review.
+    del master_raw
     stages["prepare_master"] = time.perf_counter() - step
     options = MatchOptions(
         auto_threshold=settings.link_auto_threshold,
@@ -169,7 +172,7 @@ def link_action(context: ActionContext) -> ActionResult:
                     created_at=datetime.now(), source_id=None, parameters_json=run.model.to_json()
                 )
             )
-    review = review_rows(raw, keys, result, master_raw)
+    review = _review(store, raw, keys, result, master_record_ids)
     stages["write"] = time.perf_counter() - step
 
     summary: dict[str, dict] = {}
@@ -213,6 +216,22 @@ def link_action(context: ActionContext) -> ActionResult:
         messages=[counts_text],
         counts=counts_text,
     )
+
+
+def _review(
+    store: Store, raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, master_record_ids: np.ndarray
+) -> pd.DataFrame:
+    """名寄せ確認 rows, with the residents' text read back for the listed pairs only."""
+    listed = result["outcome"].isin(["review", "conflict"]).to_numpy()
+    position = result["master"].to_numpy(np.int64)
+    shown = np.unique(position[listed & (position >= 0)])
+    residents = records_by_id(store, master_record_ids[shown])
+    remapped = result.copy()
+    local = np.full(len(position), -1, dtype=np.int64)
+    known = listed & (position >= 0)
+    local[known] = np.searchsorted(shown, position[known])
+    remapped["master"] = local
+    return review_rows(raw, keys, remapped, residents)
 
 
 def _remember_auto_links(

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select
 from macros_py.store import Store
 from macros_py.store.tables_link import links
 
-__all__ = ["LINKABLE_COLUMNS", "current_links", "latest_run_id", "linkable_records"]
+__all__ = ["LINKABLE_COLUMNS", "current_links", "latest_run_id", "linkable_records", "records_by_id"]
 
 LINKABLE_COLUMNS = (
     "record_id",
@@ -84,3 +84,29 @@ def linkable_records(
     del rows
     frame["record_id"] = frame["record_id"].astype(np.int64)
     return frame
+
+
+_IDS_PER_QUERY = 5_000
+
+
+def records_by_id(store: Store, record_ids: np.ndarray) -> pd.DataFrame:
+    """The linkage columns (without ``values_json``) of the given records, in the order given.
+
+    Used for the few rows shown on the 名寄せ確認 tab, so that a run need not keep every
+    resident's raw text in memory. Unknown ids give empty rows.
+    """
+    from macros_py.store.tables_ingest import records
+
+    columns = [c for c in LINKABLE_COLUMNS if c != "values_json"]
+    wanted = [int(record_id) for record_id in np.unique(np.asarray(record_ids, dtype=np.int64))]
+    rows: list = []
+    with store.engine.connect() as connection:
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            part = wanted[start : start + _IDS_PER_QUERY]
+            statement = select(*[records.c[c] for c in columns]).where(records.c.record_id.in_(part))
+            rows.extend(tuple(row) for row in connection.execute(statement))
+    found = pd.DataFrame(rows, columns=columns, dtype=object)
+    found["record_id"] = found["record_id"].astype(np.int64)
+    found = found.drop_duplicates("record_id").set_index("record_id")
+    ordered = found.reindex(pd.Index(np.asarray(record_ids, dtype=np.int64), name="record_id"))
+    return ordered.reset_index().astype({c: object for c in columns if c != "record_id"})
