@@ -30,30 +30,50 @@ logger = logging.getLogger(__name__)
 NAME_AGREEMENT = 0.75
 
 
+def _rows_with(records: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Positions of the records where every one of ``columns`` holds a value."""
+    if any(column not in records.columns for column in columns):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.logical_and.reduce([records[column].notna().to_numpy() for column in columns]))
+
+
 def roster_keys(records: pd.DataFrame) -> np.ndarray:
     """``学校|学年|組|出席番号`` per record ("" when any part is missing).
 
     Grade, class and number are compared as written after trimming; numbers written
-    ``01`` and ``1`` are the same.
+    ``01`` and ``1`` are the same. Only records holding all four parts are keyed (in a
+    city, a fifth of the records).
     """
-    school = text_values(records, "school")
-    grade = text_values(records, "grade")
-    klass = text_values(records, "class_name")
-    number = text_values(records, "roster_number")
+    out = np.full(len(records), "", dtype=object)
+    rows = _rows_with(records, ("school", "grade", "class_name", "roster_number"))
+    if len(rows) == 0:
+        return out
+    subset = records.iloc[rows]
+    school = text_values(subset, "school")
+    grade = text_values(subset, "grade")
+    klass = text_values(subset, "class_name")
+    number = text_values(subset, "roster_number")
     parts = [school, _numeric_text(grade), _numeric_text(klass), _numeric_text(number)]
     complete = np.logical_and.reduce([part != "" for part in parts])
     key = parts[0] + "|" + parts[1] + "|" + parts[2] + "|" + parts[3]
-    return np.where(complete, key, "")
+    out[rows] = np.where(complete, key, "")
+    return out
 
 
 def school_name_keys(records: pd.DataFrame, prepared: pd.DataFrame) -> np.ndarray:
     """``学校|学年|氏名`` (folded full name) per record for school lists without a class roster."""
-    school = text_values(records, "school")
-    grade = _numeric_text(text_values(records, "grade"))
-    name = prepared["surname_loose"].to_numpy(dtype=object) + prepared["given_loose"].to_numpy(dtype=object)
-    complete = (school != "") & (grade != "") & (prepared["surname_loose"].to_numpy(dtype=object) != "")
-    complete &= prepared["given_loose"].to_numpy(dtype=object) != ""
-    return np.where(complete, school + "|" + grade + "|" + name, "")
+    out = np.full(len(records), "", dtype=object)
+    rows = _rows_with(records, ("school", "grade"))
+    if len(rows) == 0:
+        return out
+    subset = records.iloc[rows]
+    school = text_values(subset, "school")
+    grade = _numeric_text(text_values(subset, "grade"))
+    surname = prepared["surname_loose"].to_numpy(dtype=object)[rows]
+    given = prepared["given_loose"].to_numpy(dtype=object)[rows]
+    complete = (school != "") & (grade != "") & (surname != "") & (given != "")
+    out[rows] = np.where(complete, school + "|" + grade + "|" + surname + given, "")
+    return out
 
 
 def _numeric_text(values: np.ndarray) -> np.ndarray:
