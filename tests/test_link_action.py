@@ -131,6 +131,22 @@ def test_links_written_in_slices_are_the_same_rows(context, monkeypatch):
     assert json.loads(conflict["detail_json"].iloc[0])["理由"].startswith("宛名番号は一致するが")
 
 
+def test_a_failing_run_leaves_no_links_behind(context, monkeypatch):
+    real = __import__("macros_py.link.action", fromlist=["link_records"]).link_records
+
+    def failing(*arguments, on_exact=None, **options):
+        real(*arguments, on_exact=on_exact, **options)  # the 宛名番号 joins are being written
+        raise RuntimeError("matching failed")
+
+    monkeypatch.setattr("macros_py.link.action.link_records", failing)
+    failed = run_action("link", context)
+    assert not failed.ok and "matching failed" in failed.messages[0]
+    assert current_links(context.store).empty
+    monkeypatch.undo()
+    assert run_action("link", context).ok
+    assert len(current_links(context.store)) == 361
+
+
 def test_decisions_and_confirmed_links_are_remembered(context):
     first = run_action("link", context)
     # Automatic links of student-numbered records become confirmed crosswalk rows.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 from sqlalchemy import insert
 
 from macros_py.actions import ActionContext, ActionResult
+from macros_py.link.arrays import object_frame
 from macros_py.link.crosswalk import load_decisions, save_decisions
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
@@ -90,17 +92,86 @@ def _links_rows(run_id: int, records: pd.DataFrame, links: pd.DataFrame) -> pd.D
     )
 
 
-# Links written per slice of records, all in one transaction: a metropolis's two million
-# rows would otherwise exist three times over (frame, value lists, statement grid).
+# Links written per slice of records: a metropolis's two million rows would otherwise
+# exist three times over (frame, value lists, statement grid).
 LINKS_PER_SLICE = 250_000
 
 
-def _write_links(store: Store, run_id: int, records: pd.DataFrame, result: pd.DataFrame) -> None:
-    """One ``links`` row per record of this run, in one transaction."""
-    with store.engine.begin() as connection:
+class _LinksWriter:
+    """Inserts a run's ``links`` rows on a background thread, in one transaction.
+
+    The 宛名番号 joins (most records) are final before matching starts; writing them
+    while the records without a number are matched overlaps SQLite's work with
+    matching. Nothing is visible to other readers until :meth:`finish` commits; on
+    :meth:`abort` (or any error) the transaction is rolled back. The caller must not
+    write to the store itself before :meth:`finish`.
+    """
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="links-writer")
+        self._futures: list[Future] = []
+        self._connection = None
+        self._transaction = None
+
+    def put(self, records: pd.DataFrame, result: pd.DataFrame) -> None:
+        """Queue the links rows of ``records`` (their outcomes in ``result``, aligned)."""
         for start in range(0, len(records), LINKS_PER_SLICE):
             part = slice(start, start + LINKS_PER_SLICE)
-            bulk_insert(connection, links, _links_rows(run_id, records.iloc[part], result.iloc[part]))
+            self._futures.append(self._executor.submit(self._insert, records.iloc[part], result.iloc[part]))
+
+    def _insert(self, records: pd.DataFrame, result: pd.DataFrame) -> None:
+        if self._connection is None:
+            self._connection = self._store.engine.connect()
+            self._transaction = self._connection.begin()
+        bulk_insert(self._connection, links, _links_rows(self._run_id, records, result))
+
+    def _end(self, commit: bool) -> None:
+        if self._connection is None:
+            return
+        try:
+            if commit:
+                self._transaction.commit()
+            else:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+            self._connection = None
+
+    def finish(self) -> None:
+        """Wait for every queued row, then commit (roll back and raise on an error)."""
+        try:
+            for future in self._futures:
+                future.result()
+        except BaseException:
+            self.abort()
+            raise
+        self._executor.submit(self._end, True).result()
+        self._executor.shutdown()
+
+    def abort(self) -> None:
+        """Roll back whatever was written."""
+        for future in self._futures:
+            future.cancel()
+        self._executor.submit(self._end, False).result()
+        self._executor.shutdown()
+
+
+def _exact_links(master_ids: np.ndarray, master_positions: np.ndarray) -> pd.DataFrame:
+    """Links of 宛名番号 joins, in the shape of :attr:`LinkRun.links`."""
+    count = len(master_positions)
+    return object_frame(
+        {
+            "master": master_positions,
+            "resident_id": master_ids[master_positions].astype(object),
+            "outcome": np.full(count, "exact", dtype=object),
+            "method": np.full(count, "宛名番号", dtype=object),
+            "score": np.ones(count),
+            "reason": np.full(count, "", dtype=object),
+            "detail": np.full(count, "", dtype=object),
+        }
+    )
 
 
 def link_action(context: ActionContext) -> ActionResult:
@@ -155,14 +226,28 @@ def link_action(context: ActionContext) -> ActionResult:
     del others  # the rows live on in ``raw``: let a metropolis's copy go
     raw["roster_number"] = _roster_numbers(raw)
     decisions = load_decisions(store)
-    run = link_records(raw, master, options, decisions)
+    run_id = (latest_run_id(store) or 0) + 1
+    writer = _LinksWriter(store, run_id)
+    master_ids = master["resident_id"].to_numpy(dtype=object)
+    written = np.zeros(len(raw), dtype=bool)
+
+    def write_exact(positions: np.ndarray, master_positions: np.ndarray) -> None:
+        written[positions] = True
+        writer.put(raw.iloc[positions], _exact_links(master_ids, master_positions))
+
+    try:
+        run = link_records(raw, master, options, decisions, on_exact=write_exact)
+    except BaseException:
+        writer.abort()
+        raise
     del master  # the prepared master is not needed for writing
     stages.update(run.stats["seconds"])
     result = run.links
 
     step = time.perf_counter()
-    run_id = (latest_run_id(store) or 0) + 1
-    _write_links(store, run_id, raw, result)
+    rest = np.flatnonzero(~written)
+    writer.put(raw.iloc[rest], result.iloc[rest])
+    writer.finish()
     keys = pd.Series(run.keys, dtype=object)
     _remember_auto_links(store, raw, keys, result, decisions)
     if run.model is not None:

@@ -237,6 +237,7 @@ def link_records(
     options: MatchOptions,
     decisions: pd.DataFrame | None = None,
     model: LinkModel | None = None,
+    on_exact: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> LinkRun:
     """Link the records of any number of sources to the prepared master.
 
@@ -248,6 +249,9 @@ def link_records(
         decisions: crosswalk rows ``source_id, source_key, resident_id, decision``
             (oldest first; the latest per key and resident counts).
         model: a trained model to re-use (trained once on the records otherwise).
+        on_exact: called once the 宛名番号 joins are known, with the positions of the
+            records linked ``exact`` and their master positions (final: no later step
+            changes them), so that the caller can start writing them meanwhile.
 
     Returns:
         A :class:`LinkRun`.
@@ -277,6 +281,9 @@ def link_records(
     run.outcome[hit] = outcome[hit]
     run.score[outcome == "exact"] = 1.0
     run.reason[:] = exact["reason"].to_numpy(dtype=object)
+    if on_exact is not None:
+        final = np.flatnonzero(outcome == "exact")
+        on_exact(final, run.m[final].copy())
     seconds["exact"] = time.perf_counter() - started
 
     started = time.perf_counter()
