@@ -230,10 +230,11 @@ def link_action(context: ActionContext) -> ActionResult:
     writer = _LinksWriter(store, run_id)
     master_ids = master["resident_id"].to_numpy(dtype=object)
     written = np.zeros(len(raw), dtype=bool)
+    identity = raw[["record_id", "source_id"]]  # all the links rows need of a record
 
     def write_exact(positions: np.ndarray, master_positions: np.ndarray) -> None:
         written[positions] = True
-        writer.put(raw.iloc[positions], _exact_links(master_ids, master_positions))
+        writer.put(identity.iloc[positions], _exact_links(master_ids, master_positions))
 
     try:
         run = link_records(raw, master, options, decisions, on_exact=write_exact)
@@ -246,7 +247,7 @@ def link_action(context: ActionContext) -> ActionResult:
 
     step = time.perf_counter()
     rest = np.flatnonzero(~written)
-    writer.put(raw.iloc[rest], result.iloc[rest])
+    writer.put(identity.iloc[rest], result.iloc[rest])
     writer.finish()
     keys = pd.Series(run.keys, dtype=object)
     _remember_auto_links(store, raw, keys, result, decisions)
