@@ -36,7 +36,7 @@ def _import(store, source_id: str, frame: pd.DataFrame) -> None:
             )
         ).inserted_primary_key[0]
         rows = []
-        for n, row in enumerate(frame.to_dict("records"), start=2):
+        for n, row in enumerate(frame.astype(object).where(frame.notna(), None).to_dict("records"), start=2):
             values = {
                 k: row.get(k)
                 for k in (
@@ -65,11 +65,12 @@ def _import(store, source_id: str, frame: pd.DataFrame) -> None:
         connection.execute(insert(records), rows)
 
 
-@pytest.fixture
-def context(tmp_path) -> ActionContext:
+def _context(tmp_path, database: str = "") -> ActionContext:
     tables = default_tables()
     settings = tables["settings"]
     settings.loc[settings["項目"] == "基準日", "値"] = "2025-05-01"
+    if database:
+        settings.loc[settings["項目"] == "データベース", "値"] = database
     ctx = ActionContext(tables=tables, workbook_dir=tmp_path, user_name="tester")
     master = make_master(1500)
     _import(ctx.store, "jumin", master)
@@ -96,6 +97,33 @@ def context(tmp_path) -> ActionContext:
     welfare.loc[welfare.index[0], "birth_date"] = "1900-01-01"  # disagrees with the master
     _import(ctx.store, "seikatsu_hogo", welfare)
     return ctx
+
+
+@pytest.fixture
+def context(tmp_path) -> ActionContext:
+    return _context(tmp_path)
+
+
+def test_link_action_on_postgresql(tmp_path, postgres_url):
+    from sqlalchemy import create_engine, text
+
+    schema = f"link_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
+    try:
+        ctx = _context(tmp_path, url)
+        result = run_action("link", ctx)
+        assert result.ok, result.messages
+        links = current_links(ctx.store)
+        assert len(links) == 361 and links["record_id"].is_unique
+        assert (links["outcome"] == "exact").sum() == 59
+        ctx.store.dispose()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def test_link_action_links_every_record(context):
