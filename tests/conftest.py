@@ -48,6 +48,23 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
+def postgres_schema_url(tmp_path, postgres_url) -> str:
+    """A PostgreSQL URL whose tables live in a fresh schema, dropped after the test."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"test_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
 def soffice_path() -> str:
     path = shutil.which("soffice") or shutil.which("libreoffice") or ""
     require_or_skip(bool(path), "LibreOffice (soffice) is not installed")

@@ -223,29 +223,18 @@ def test_the_whole_synthetic_village_imports(village_copy):
 
 
 @pytest.mark.postgres
-def test_a_small_source_imports_into_postgresql(tmp_path, folder, postgres_url):
-    from sqlalchemy import create_engine, text
-
-    schema = f"ingest_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
-    try:
-        fx.bad_values(folder)
-        result = run_import(tmp_path, データベース=url)
-        entry = only_file(result)
-        assert (entry["read"], entry["stored"], entry["quarantined"]) == (12, 7, 5)
-        current = current_records(context_for(tmp_path, データベース=url).store)
-        assert (
-            len(current) == 7
-            and list(fx.FORMULAS) == current.set_index("row_number").loc[[10, 11, 12, 13], "name"].tolist()
-        )
-        assert only_file(run_import(tmp_path, データベース=url))["unchanged"] == 12
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def test_a_small_source_imports_into_postgresql(tmp_path, folder, postgres_schema_url):
+    url = postgres_schema_url
+    fx.bad_values(folder)
+    result = run_import(tmp_path, データベース=url)
+    entry = only_file(result)
+    assert (entry["read"], entry["stored"], entry["quarantined"]) == (12, 7, 5)
+    current = current_records(context_for(tmp_path, データベース=url).store)
+    assert (
+        len(current) == 7
+        and list(fx.FORMULAS) == current.set_index("row_number").loc[[10, 11, 12, 13], "name"].tolist()
+    )
+    assert only_file(run_import(tmp_path, データベース=url))["unchanged"] == 12
 
 
 def test_a_large_file_failing_midway_is_rolled_back_whole(tmp_path, folder):

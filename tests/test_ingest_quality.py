@@ -24,20 +24,8 @@ def test_quality_dimensions_per_source(tmp_path):
 
 
 @pytest.mark.postgres
-def test_quality_dimensions_per_source_on_postgresql(tmp_path, postgres_url):
-    from sqlalchemy import create_engine, text
-
-    schema = f"quality_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
-    try:
-        _check_quality_dimensions(tmp_path, データベース=url)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def test_quality_dimensions_per_source_on_postgresql(tmp_path, postgres_schema_url):
+    _check_quality_dimensions(tmp_path, データベース=postgres_schema_url)
 
 
 def _check_quality_dimensions(tmp_path, **settings):

@@ -104,26 +104,15 @@ def context(tmp_path) -> ActionContext:
     return _context(tmp_path)
 
 
-def test_link_action_on_postgresql(tmp_path, postgres_url):
-    from sqlalchemy import create_engine, text
-
-    schema = f"link_test_{tmp_path.name[-8:].replace('-', '_')}".lower()
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
-    try:
-        ctx = _context(tmp_path, url)
-        result = run_action("link", ctx)
-        assert result.ok, result.messages
-        links = current_links(ctx.store)
-        assert len(links) == 361 and links["record_id"].is_unique
-        assert (links["outcome"] == "exact").sum() == 59
-        ctx.store.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.mark.postgres
+def test_link_action_on_postgresql(tmp_path, postgres_schema_url):
+    ctx = _context(tmp_path, postgres_schema_url)
+    result = run_action("link", ctx)
+    assert result.ok, result.messages
+    links = current_links(ctx.store)
+    assert len(links) == 361 and links["record_id"].is_unique
+    assert (links["outcome"] == "exact").sum() == 59
+    ctx.store.dispose()
 
 
 def test_link_action_links_every_record(context):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from fixtures.people import MASTER_ROWS, SOURCE_ROWS, prepared_people
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,6 @@ from macros_py.link.arrays import ColumnCodes, column_codes, object_frame, share
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import compare_pairs
 from macros_py.link.match import resident_model_config
-from macros_py.link.prepare import prepare_people
 
 _VALUES = st.lists(st.sampled_from(["", "佐藤", "鈴木", "髙橋", "高橋", "19990101", "x", None]), max_size=30)
 
@@ -66,29 +66,9 @@ def test_object_frame_keeps_text_as_object_columns():
     assert frame["number"].dtype == np.int64
 
 
-def _people(rows: list[tuple[str, str, str, str, str]]) -> pd.DataFrame:
-    raw = pd.DataFrame(rows, columns=["name", "name_kana", "birth_date", "sex", "address"], dtype=object)
-    prepared = prepare_people(raw)
-    prepared["cohort"] = ""
-    return prepared
-
-
 def test_blocking_and_comparison_are_identical_with_shared_master_codes():
-    master = _people(
-        [
-            ("佐藤 花子", "サトウ ハナコ", "2015-04-02", "女", "みなと市本町1丁目2番3号"),
-            ("髙橋 一郎", "タカハシ イチロウ", "2014-05-06", "男", "みなと市本町1丁目2番4号"),
-            ("鈴木 次郎", "スズキ ジロウ", "2014-05-06", "男", "みなと市北町3丁目1番1号"),
-            ("佐藤 花", "", "", "女", ""),
-        ]
-    )
-    source = _people(
-        [
-            ("高橋 一郎", "タカハシ イチロー", "2014-06-05", "男", "本町1-2-4"),
-            ("佐藤 はなこ", "サトウ ハナコ", "2015-04-02", "", "みなと市本町一丁目2番3号"),
-            ("山田 太郎", "ヤマダ タロウ", "2013-01-01", "男", "みなと市西町9丁目9番9号"),
-        ]
-    )
+    master = prepared_people(MASTER_ROWS)
+    source = prepared_people(SOURCE_ROWS)
     config = resident_model_config()
     coded = ColumnCodes(master)
     plain = block_pairs(source, master, config.blocking, config.max_block_size)
