@@ -30,22 +30,8 @@ def test_worker_keys_equal_keys_computed_here():
     )
     in_worker = start_people_keys(frame)()
     here = start_people_keys(frame, parallel=False)()
-    assert (
-        set(in_worker)
-        == set(here)
-        == {
-            "surname",
-            "given",
-            "surname_loose",
-            "given_loose",
-            "kana_surname",
-            "kana_given",
-            "kana_full",
-            "town",
-            "chome",
-            "address",
-        }
-    )
+    assert set(in_worker) == set(here)
+    assert {"surname", "given_loose", "kana_full", "chome", "address"} <= set(here)
     for column, values in here.items():
         assert np.array_equal(in_worker[column], values), column
     first = frame.index[frame["name"] == "髙橋 一郎"][0]
