@@ -40,3 +40,19 @@ def test_worker_keys_equal_keys_computed_here():
     assert here["address"][place] == "本町3-12-5"
     missing = frame.index[frame["name"].isna()][0]
     assert here["surname"][missing] == ""
+
+
+def test_text_values_of_identifiers_and_of_repeated_values_are_cleaned_alike():
+    from macros_py.link.prepare import _SAMPLED_ABOVE, text_values
+
+    rows = _SAMPLED_ABOVE + 1000
+    numbers = [f" {n:08d} " if n % 7 == 0 else f"{n:08d}" for n in range(rows)]
+    numbers[3], numbers[5], numbers[8] = None, float("nan"), 12345
+    repeated = [["男", " 女", None][n % 3] for n in range(rows)]
+    frame = pd.DataFrame({"id": numbers, "sex": repeated}, dtype=object)
+    identifiers = text_values(frame, "id")  # mostly distinct: cleaned value by value
+    assert identifiers[0] == "00000000" and identifiers[7] == "00000007"
+    assert (identifiers[3], identifiers[5], identifiers[8]) == ("", "", "12345")
+    assert text_values(frame, "sex")[:3].tolist() == ["男", "女", ""]
+    small = frame.iloc[:100]  # below the sampling size: hashed path
+    assert text_values(small, "id").tolist() == identifiers[:100].tolist()
