@@ -37,13 +37,14 @@ def exact_resident_join(source: pd.DataFrame, master: pd.DataFrame) -> pd.DataFr
     """
     master_ids = _prepared(master, "resident_id")
     rid = _prepared(source, "resident_id")
-    # Position of the first master row with each number; "" never matches.
-    codes, numbers = pd.factorize(master_ids)
+    # Position of the first master row with each number; "" never matches. One hash pass
+    # codes both sides.
+    codes, numbers = pd.factorize(np.concatenate([master_ids, rid]))
+    master_codes, source_codes = codes[: len(master_ids)], codes[len(master_ids) :]
     first = np.full(len(numbers), -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(master_ids) - 1, -1, -1)  # the last write (first row) wins
-    code = pd.Index(np.asarray(numbers, dtype=object), dtype=object).get_indexer(pd.Index(rid, dtype=object))
-    found = np.where(code >= 0, first[np.clip(code, 0, None)], -1).astype(np.int64)
-    found[rid == ""] = -1
+    first[master_codes[::-1]] = np.arange(len(master_ids) - 1, -1, -1)  # the last write (first row) wins
+    found = first[source_codes]
+    found[(rid == "") | (source_codes < 0)] = -1
     has_number = rid != ""
     hit = found >= 0
     safe = np.where(hit, found, 0)
