@@ -43,9 +43,9 @@ def test_worker_keys_equal_keys_computed_here():
 
 
 def test_text_values_of_identifiers_and_of_repeated_values_are_cleaned_alike():
-    from macros_py.link.prepare import _SAMPLED_ABOVE, text_values
+    from macros_py.link.prepare import text_values
 
-    rows = _SAMPLED_ABOVE + 1000
+    rows = 51_000
     numbers = [f" {n:08d} " if n % 7 == 0 else f"{n:08d}" for n in range(rows)]
     numbers[3], numbers[5], numbers[8] = None, float("nan"), 12345
     repeated = [["男", " 女", None][n % 3] for n in range(rows)]

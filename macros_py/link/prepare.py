@@ -66,30 +66,11 @@ PARALLEL_MIN_RECORDS = 50_000
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
 
 
-# Columns longer than this are sampled: when most sampled values are distinct
-# (resident and household numbers), each value is cleaned directly instead of hashing
-# them all first.
-_SAMPLED_ABOVE = 50_000
-
-
-def _clean_text(value: object) -> str:
-    if value.__class__ is str:
-        return value.strip()
-    return "" if pd.isna(value) else str(value).strip()
-
-
 def text_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as a numpy object array of stripped text, "" where missing or absent."""
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
-    values = frame[column].to_numpy(dtype=object)
-    if len(values) > _SAMPLED_ABOVE:
-        sample = values[:: len(values) // 10_000]
-        if len(pd.unique(sample)) > len(sample) // 2:
-            out = np.empty(len(values), dtype=object)
-            out[:] = [_clean_text(value) for value in values]
-            return out
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
     cleaned = np.array([str(value).strip() for value in uniques] + [""], dtype=object)
     return cleaned[codes]
 
