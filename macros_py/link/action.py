@@ -308,16 +308,18 @@ def _review(
     store: Store, raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, master_record_ids: np.ndarray
 ) -> pd.DataFrame:
     """名寄せ確認 rows, with the residents' text read back for the listed pairs only."""
-    listed = result["outcome"].isin(["review", "conflict"]).to_numpy()
-    position = result["master"].to_numpy(np.int64)
-    shown = np.unique(position[listed & (position >= 0)])
+    listed = np.flatnonzero(result["outcome"].isin(["review", "conflict"]).to_numpy())
+    listed_links = result.iloc[listed].reset_index(drop=True)
+    position = listed_links["master"].to_numpy(np.int64)
+    shown = np.unique(position[position >= 0])
     residents = records_by_id(store, master_record_ids[shown])
-    remapped = result.copy()
-    local = np.full(len(position), -1, dtype=np.int64)
-    known = listed & (position >= 0)
-    local[known] = np.searchsorted(shown, position[known])
-    remapped["master"] = local
-    return review_rows(raw, keys, remapped, residents)
+    listed_links["master"] = np.where(position >= 0, np.searchsorted(shown, position), -1)
+    return review_rows(
+        raw.iloc[listed].reset_index(drop=True),
+        keys.iloc[listed].reset_index(drop=True),
+        listed_links,
+        residents,
+    )
 
 
 def _remember_auto_links(
