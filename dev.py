@@ -4,10 +4,17 @@ Usage:
     python3 dev.py demo [mimamori demo options...]
     python3 dev.py test [pytest options...]
     python3 dev.py wheelhouse [win_amd64|win32|linux]   (on a connected machine, for offline sites)
+    python3 dev.py lock                                 (deliberate upgrade: see below)
 
+Every install is constrained by ``constraints.txt``: the exact versions the test suite passes
+with, so the versions tested are the versions installed (here, in CI and from a wheelhouse).
 Installs from ``wheelhouse/<platform>/`` without network when that folder exists (offline sites),
-otherwise from the configured package index. Re-running skips the install when
-``pyproject.toml`` has not changed since the last install.
+otherwise from the configured package index. Re-running skips the install when neither
+``pyproject.toml`` nor ``constraints.txt`` has changed since the last install.
+
+``lock`` upgrades ``.venv`` to the newest versions ``pyproject.toml`` allows, runs the suite and
+rewrites ``constraints.txt`` only when it passes (otherwise it reinstalls the locked versions).
+Commit the new file on its own: an upgrade is a deliberate, tested change.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".mimamori-install-stamp"
+CONSTRAINTS = ROOT / "constraints.txt"
+# Packages for Windows only: kept in the lock by hand (they are never installed here).
+WINDOWS_ONLY_PINS = ("colorama", "pywin32")
 
 
 def _venv_python() -> Path:
@@ -37,7 +47,18 @@ def _platform_folder() -> str:
 
 
 def _requirements_fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(CONSTRAINTS.read_bytes())
+    return digest.hexdigest()
+
+
+def _pip(python: Path) -> list[str]:
+    """pip install with the lock applied, offline when a wheelhouse is present."""
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    wheelhouse = ROOT / "wheelhouse" / _platform_folder()
+    if wheelhouse.is_dir():
+        pip += ["--no-index", "--find-links", str(wheelhouse)]
+    return pip
 
 
 def ensure_environment() -> Path:
@@ -49,14 +70,46 @@ def ensure_environment() -> Path:
     fingerprint = _requirements_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return python
-    wheelhouse = ROOT / "wheelhouse" / _platform_folder()
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    if wheelhouse.is_dir():
-        pip += ["--no-index", "--find-links", str(wheelhouse)]
-    print("[dev] installing mimamori and its dependencies (first run only)", flush=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    print("[dev] installing mimamori and its locked dependencies (first run only)", flush=True)
+    subprocess.run([*_pip(python), "-c", str(CONSTRAINTS), "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(fingerprint)
     return python
+
+
+def _frozen_versions(python: Path) -> list[str]:
+    frozen = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return sorted((line for line in frozen if "==" in line), key=str.casefold)
+
+
+def lock() -> int:
+    """Upgrade within pyproject's ranges, run the suite, and rewrite the lock only if it passes."""
+    python = ensure_environment()
+    print("[dev] upgrading .venv within pyproject.toml's ranges (no constraints)", flush=True)
+    subprocess.run([*_pip(python), "--upgrade", "-e", f"{ROOT}[dev]"], check=True)
+    if subprocess.call([str(python), "-m", "pytest"], cwd=ROOT) != 0:
+        print("[dev] the suite fails with the upgraded versions: constraints.txt is unchanged", flush=True)
+        STAMP.unlink(missing_ok=True)  # the next run reinstalls the locked versions
+        ensure_environment()
+        return 1
+    header = [line for line in CONSTRAINTS.read_text().splitlines() if line.startswith("#")][:4]
+    windows = [
+        line for line in CONSTRAINTS.read_text().splitlines() if line.split("==")[0] in WINDOWS_ONLY_PINS
+    ]
+    lines = [
+        *header,
+        *_frozen_versions(python),
+        "# Windows only (not installed on Linux; pinned so the wheelhouse is reproducible).",
+        *windows,
+    ]
+    CONSTRAINTS.write_text("\n".join(lines) + "\n")
+    STAMP.write_text(_requirements_fingerprint())
+    print("[dev] constraints.txt rewritten: review the diff and commit it on its own", flush=True)
+    return 0
 
 
 def build_wheelhouse(platform: str) -> int:
@@ -69,7 +122,10 @@ def build_wheelhouse(platform: str) -> int:
     target = ROOT / "wheelhouse" / platform
     target.mkdir(parents=True, exist_ok=True)
     subprocess.run([str(python), "-m", "pip", "wheel", "--no-deps", "-w", str(target), str(ROOT)], check=True)
-    download = [str(python), "-m", "pip", "download", "-d", str(target), "--only-binary=:all:"]
+    download = [
+        *(str(python), "-m", "pip", "download", "-d", str(target), "--only-binary=:all:"),
+        *("-c", str(CONSTRAINTS)),
+    ]
     if platform != "linux":
         download += ["--platform", platform, "--python-version", "3.11", "--implementation", "cp"]
     requirements = [f"{ROOT}[dev]"] if platform == "linux" else [f"{ROOT}[dev]", "pywin32"]
@@ -81,6 +137,8 @@ def build_wheelhouse(platform: str) -> int:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "wheelhouse":
         return build_wheelhouse(argv[1] if len(argv) > 1 else "win_amd64")
+    if argv and argv[0] == "lock":
+        return lock()
     if not argv or argv[0] not in {"demo", "test"}:
         print(__doc__)
         return 2
