@@ -10,6 +10,9 @@ Accepted notations, after NFKC folding (full-width digits and ``㍻``/``㋿`` li
   ``平成元年1月8日``, ``r05.04.01``; separators ``年月日``, ``.``, ``/``, ``-``;
 * western: ``2023-04-01``, ``2023/4/1``, ``2023.4.1``, ``2023年4月1日``, ``20230401``,
   optionally followed by a time (``2023-04-01 00:00:00`` as Excel exports write it);
+* numbers in kanji numerals, as typed forms and hand-made lists write them: with
+  ``十``/``百``/``千`` (``平成三十一年四月三十日``, ``二千二十三年``) or digit by digit with
+  ``〇`` (``二〇二三年一〇月一日``), alone or mixed with digits (``平成二年01月03日``);
 * Excel serial day numbers (``45017`` is 2023-04-01), integral or with a time fraction.
 
 Parsing is vectorised over the distinct values of a :class:`pandas.Series`, so a column
@@ -19,6 +22,7 @@ of a million birth dates parses only the few tens of thousands of different stri
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +66,25 @@ _WESTERN_PATTERN = (
 )
 _COMPACT_PATTERN = r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})$"
 _SERIAL_PATTERN = r"^(?P<serial>\d{2,7})(?:\.\d+)?$"
+
+# Kanji numerals: digits (``〇``/``○``/``零`` are zero) and the multipliers 十, 百, 千.
+_KANJI_DIGITS = {
+    "〇": 0,
+    "○": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+_KANJI_CLASS = "[" + "".join(_KANJI_DIGITS) + "".join(_KANJI_UNITS) + "]"
+_KANJI_RUN = re.compile(_KANJI_CLASS + "+")
 
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 _FIRST_SERIAL = 61  # 1900-03-01; smaller serials fall before Excel's phantom 1900-02-29
@@ -123,6 +146,55 @@ def _components(text: pd.Series, pattern: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=text.index)
 
 
+def _kanji_number(run: str) -> str | None:
+    """Arabic digits for one run of kanji numerals, ``None`` when it is no number.
+
+    Without a multiplier the run is read digit by digit (``二〇二三`` → ``2023``);
+    with one, as a spoken number (``三十一`` → ``31``, ``十`` → ``10``, ``二千二十三`` → ``2023``).
+    """
+    if not any(character in _KANJI_UNITS for character in run):
+        return "".join(str(_KANJI_DIGITS[character]) for character in run)
+    total, digit, last_unit = 0, None, 10_000
+    for character in run:
+        if character in _KANJI_DIGITS:
+            if digit is not None:  # two digits in a row inside a spoken number: 二三十
+                return None
+            digit = _KANJI_DIGITS[character]
+        else:
+            unit = _KANJI_UNITS[character]
+            if unit >= last_unit or digit == 0:  # 十百, 十十, 〇十: not a number
+                return None
+            total += (1 if digit is None else digit) * unit
+            digit, last_unit = None, unit
+    return str(total + (digit or 0))
+
+
+def _replace_kanji_run(match: re.Match) -> str:
+    number = _kanji_number(match.group(0))
+    return match.group(0) if number is None else number
+
+
+def _with_arabic_numerals(text: pd.Series, candidates: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with kanji numerals written as digits, among the ``candidates`` positions,
+    and the mask of rewritten values.
+
+    Only values holding a kanji numeral (found with one RE2 pass) are rewritten, one by
+    one: they are few, and the western and arabic-numeral values are left untouched.
+    """
+    mask = np.zeros(len(text), dtype=bool)
+    positions = np.flatnonzero(candidates)
+    if not positions.size:
+        return text, mask
+    holding = text.iloc[positions].str.contains(_KANJI_CLASS, regex=True).to_numpy(dtype=bool)
+    if not holding.any():
+        return text, mask
+    positions = positions[holding]
+    mask[positions] = True
+    rewritten = text.to_numpy(dtype=object).copy()
+    rewritten[positions] = [_KANJI_RUN.sub(_replace_kanji_run, value) for value in rewritten[positions]]
+    return pd.Series(rewritten, index=text.index, dtype="str"), mask
+
+
 def _to_int(part: pd.Series) -> np.ndarray:
     return pd.to_numeric(part, errors="coerce").to_numpy(dtype="float64")
 
@@ -156,6 +228,7 @@ def _parse_unique(text: pd.Series, not_after: dt.date | None) -> tuple[np.ndarra
     iso_hit = ~np.isnat(iso) & (iso_years >= _MIN_YEAR) & (iso_years <= _MAX_YEAR)
     dates[iso_hit] = iso[iso_hit]
     handled |= iso_hit
+    text, kanji = _with_arabic_numerals(text, ~handled)
 
     def rest(pattern: str) -> tuple[np.ndarray, pd.DataFrame]:
         """Positions not handled yet and the pattern's groups for them (regex on few)."""
@@ -196,6 +269,8 @@ def _parse_unique(text: pd.Series, not_after: dt.date | None) -> tuple[np.ndarra
         reasons[positions[~exists & ((year < _MIN_YEAR) | (year > _MAX_YEAR))]] = REASON_OUT_OF_RANGE
         handled[positions] = True
 
+    reasons[kanji & ~handled] = REASON_UNREADABLE  # kanji numerals are never an Excel serial
+    handled |= kanji
     positions, serial = rest(_SERIAL_PATTERN)
     hit = serial["serial"].notna().to_numpy()
     if hit.any():
@@ -262,6 +337,8 @@ def parse_date(value: object, *, not_after: dt.date | None = None) -> dt.date | 
     Examples:
         >>> parse_date("H27/10/03")
         datetime.date(2015, 10, 3)
+        >>> parse_date("平成三十一年四月三十日")
+        datetime.date(2019, 4, 30)
     """
     result = parse_dates(pd.Series([value], dtype="object"), not_after=not_after)
     if result.errors.iloc[0]:
