@@ -161,17 +161,22 @@ def test_action_json_and_quality_tables(tmp_path, folder):
     fx.bad_values(folder)
     result = run_import(tmp_path)
     payload = result.to_json()
-    assert payload["action"] == "import" and set(payload) == {"action", "ok", "sources", "messages"}
+    assert payload["action"] == "import"
+    assert set(payload) == {"action", "ok", "sources", "unmatched_files", "messages"}
     assert set(payload["sources"][0]) == {
         "source",
         "file",
+        "status",
         "read",
         "stored",
         "quarantined",
         "unchanged",
         "refused",
+        "held",
         "reason",
+        "warnings",
     }
+    assert payload["sources"][0]["status"] == "stored" and payload["unmatched_files"] == []
     quality = result.tables["quality_report"].set_index("ソースID")
     assert quality.loc["jumin", "件数"] == 7
     assert quality.loc["jumin", "妥当性"] == round(7 / 12, 3)
@@ -254,8 +259,8 @@ def test_a_large_file_failing_midway_is_rolled_back_whole(tmp_path, folder):
         path,
         "住民記録/住民記録_20251130.csv",
         readers,
-        "tester",
-        dt.date(2025, 11, 30),
+        user_name="tester",
+        reference_date=dt.date(2025, 11, 30),
         chunk_rows=500,
     )
     assert outcome.refused and "2500行目" in outcome.reason
@@ -269,8 +274,8 @@ def test_a_large_file_failing_midway_is_rolled_back_whole(tmp_path, folder):
         path,
         "住民記録/住民記録_20251130.csv",
         readers,
-        "tester",
-        dt.date(2025, 11, 30),
+        user_name="tester",
+        reference_date=dt.date(2025, 11, 30),
         chunk_rows=7,
     )
     assert (good.read, good.stored, good.refused) == (50, 50, False)

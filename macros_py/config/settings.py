@@ -23,6 +23,10 @@ class Settings:
     backups_to_keep: int = 10
     reference_date: str = ""  # YYYY-MM-DD; empty means today
     resident_source_id: str = "jumin"  # the 住民記録 source every other source is linked to
+    # A new extract is held (not made current) beyond these limits, in percent.
+    hold_max_quarantine_percent: float = 50.0  # share of rows quarantined
+    hold_max_decrease_percent: float = 20.0  # fewer rows than the current file
+    hold_max_increase_percent: float = 100.0  # more rows than the current file
 
     def store_url_or_path(self, workbook_dir: Path) -> str:
         if "://" in self.store_location:
@@ -46,7 +50,15 @@ _ITEMS: dict[str, tuple[str, type]] = {
     "バックアップ保存数": ("backups_to_keep", int),
     "基準日": ("reference_date", str),
     "住民記録ソースID": ("resident_source_id", str),
+    "保留: 取込エラー率の上限(%)": ("hold_max_quarantine_percent", float),
+    "保留: 件数減少の上限(%)": ("hold_max_decrease_percent", float),
+    "保留: 件数増加の上限(%)": ("hold_max_increase_percent", float),
 }
+_PERCENTS = (
+    ("hold_max_quarantine_percent", "保留: 取込エラー率の上限(%)", 100.0),
+    ("hold_max_decrease_percent", "保留: 件数減少の上限(%)", 100.0),
+    ("hold_max_increase_percent", "保留: 件数増加の上限(%)", None),
+)
 
 
 def parse_settings(table: pd.DataFrame) -> Settings:
@@ -85,6 +97,13 @@ def parse_settings(table: pd.DataFrame) -> Settings:
         if not 0.0 <= value <= 1.0:
             errors.append(
                 ConfigError(SETTINGS.name, None, "値", f"{label}は0から1の間にしてください(現在 {value})。")
+            )
+    for attribute, label, ceiling in _PERCENTS:
+        value = getattr(settings, attribute)
+        if value < 0 or (ceiling is not None and value > ceiling):
+            limit = f"0から{ceiling:g}の間" if ceiling is not None else "0以上"
+            errors.append(
+                ConfigError(SETTINGS.name, None, "値", f"{label}は{limit}にしてください(現在 {value:g})。")
             )
     if settings.link_review_threshold > settings.link_auto_threshold:
         errors.append(

@@ -1,5 +1,5 @@
-"""Record storage helpers for the importer: content hashes, bulk inserts, and the
-records a newer import may reuse (carry forward) from the extract it supersedes."""
+"""Record storage helpers for the importer: content hashes and the records a newer
+import may reuse (carry forward) from the extract it supersedes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, select
 
 from macros_py.ingest.transform import CANONICAL_COLUMNS
-from macros_py.store.tables_ingest import carried_records, imports, records
+from macros_py.store.tables_ingest import carried_records, current_import_condition, imports, records
 
 __all__ = [
     "RecordMatcher",
-    "already_imported",
     "carry_pool",
     "current_filter",
     "hex_hashes",
@@ -82,41 +81,8 @@ def record_hashes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def current_filter(source_id: str):
-    return and_(
-        imports.c.source_id == source_id, imports.c.status == "stored", imports.c.superseded_by.is_(None)
-    )
-
-
-def already_imported(
-    connection: Connection, source_id: str, sha: str, file_name: str, extract: dt.date | None
-) -> int | None:
-    """rows_read of a stored import of the same content and extract, else ``None``.
-
-    Identical content with a newer extract date is imported again (all rows carried) so
-    that the newer extract is complete; a file put back after being replaced is too.
-    """
-    matches = connection.execute(
-        select(
-            imports.c.import_id,
-            imports.c.rows_read,
-            imports.c.superseded_by,
-            imports.c.extract_date,
-            imports.c.file_name,
-        ).where(imports.c.source_id == source_id, imports.c.file_sha256 == sha, imports.c.status == "stored")
-    ).all()
-    same = [m for m in matches if (m.extract_date == extract if extract else m.file_name == file_name)]
-    if not same:
-        return None
-    if any(match.superseded_by is None for match in same):
-        return same[0].rows_read
-    replaced_by_same_file = connection.execute(
-        select(func.count()).where(
-            current_filter(source_id),
-            imports.c.file_name == file_name,
-            imports.c.extract_date == same[0].extract_date,
-        )
-    ).scalar_one()
-    return None if replaced_by_same_file else same[0].rows_read
+    """The current imports of one source (see ``current_import_condition``)."""
+    return current_import_condition(source_id)
 
 
 def carry_pool(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, DateTime, inspect, select, text
 
 from macros_py.store.schema import SCHEMA_VERSION, metadata, schema_info
 
@@ -32,9 +32,29 @@ def _import_statistics(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE imports ADD COLUMN duplicate_resident_ids INTEGER"))
 
 
+def _held_imports(connection: Connection) -> None:
+    """Version 3: held extracts, accepted files and the mapping fingerprint of each import.
+
+    Adds ``imports.mapping_fingerprint``, ``missing_columns``, ``accepted_by`` and
+    ``accepted_at`` (columns already there are left alone). Imports stored before have no
+    fingerprint, so the next import re-reads their files once under the current mapping.
+    The ``import_locks`` table is additive (``create_all``).
+    """
+    present = {column["name"] for column in inspect(connection).get_columns("imports")}
+    timestamp = DateTime().compile(dialect=connection.dialect)
+    for name, kind in (
+        ("mapping_fingerprint", "VARCHAR(64)"),
+        ("missing_columns", "TEXT"),
+        ("accepted_by", "VARCHAR(128)"),
+        ("accepted_at", timestamp),
+    ):
+        if name not in present:
+            connection.execute(text(f"ALTER TABLE imports ADD COLUMN {name} {kind}"))
+
+
 # version -> function that brings a store from version-1 to version.
 # Version 1 is the initial schema created by ``metadata.create_all``.
-MIGRATIONS: dict[int, Migration] = {2: _import_statistics}
+MIGRATIONS: dict[int, Migration] = {2: _import_statistics, 3: _held_imports}
 
 
 class StoreVersionError(RuntimeError):

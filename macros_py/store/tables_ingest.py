@@ -1,6 +1,7 @@
 """Tables of the ingest stage (取込). Owned by macros_py.ingest.
 
-``imports`` has one row per import attempt (stored, unchanged or refused). A stored import
+``imports`` has one row per import attempt (stored, held, unchanged, refused or
+withdrawn). A stored import
 holds its new rows in ``records`` and, for rows identical to a record of the extract it
 supersedes, a reference in ``carried_records`` (so an unchanged row keeps its
 ``record_id`` from month to month). ``macros_py.ingest.query`` reads both.
@@ -8,7 +9,7 @@ supersedes, a reference in ``carried_records`` (so an unchanged row keeps its
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text, and_
 
 from macros_py.store.schema import metadata
 
@@ -28,12 +29,19 @@ imports = Table(
     Column("rows_stored", Integer, nullable=False, default=0),
     Column("rows_quarantined", Integer, nullable=False, default=0),
     Column("rows_unchanged", Integer, nullable=False, default=0),
-    Column("status", String(16), nullable=False),  # stored / refused / unchanged
+    # stored / held (kept aside, not current) / unchanged / refused / withdrawn (an
+    # accepted file removed from the import folder: the extract before it is current again)
+    Column("status", String(16), nullable=False),
     Column("message", Text, nullable=True),
     Column("superseded_by", Integer, nullable=True),
     # Within the file's valid rows, counted while importing (schema version 2).
     Column("duplicate_records", Integer, nullable=True),
     Column("duplicate_resident_ids", Integer, nullable=True),
+    # Schema version 3: what the import used and why it was held or accepted.
+    Column("mapping_fingerprint", String(64), nullable=True),  # mapping rows, codes, settings
+    Column("missing_columns", Text, nullable=True),  # JSON list of mapped columns absent
+    Column("accepted_by", String(128), nullable=True),  # staff who accepted a held file
+    Column("accepted_at", DateTime, nullable=True),
 )
 Index("ix_imports_source", imports.c.source_id, imports.c.extract_date)
 Index("ix_imports_sha", imports.c.source_id, imports.c.file_sha256)
@@ -101,3 +109,26 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
 )
 Index("ix_quarantine_import", quarantine.c.import_id)
+
+# One row per source, locked (updated) at the start of every file transaction so that
+# checking "is this file already stored?" and storing it are one step, also when two
+# people import at once (SQLite: the write lock; PostgreSQL: the row lock).
+import_locks = Table(
+    "import_locks",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("locked_at", DateTime, nullable=True),
+)
+
+
+def current_import_condition(source_id: str | None = None):
+    """WHERE clause of the imports whose records are current: the one definition of
+    "current extract" that importing, queries and linkage share.
+
+    An import is current when it was stored (or held and then accepted) and no newer
+    extract replaced it. Held, refused, unchanged and withdrawn attempts never are.
+    """
+    condition = and_(imports.c.status == "stored", imports.c.superseded_by.is_(None))
+    if source_id is not None:
+        condition = and_(condition, imports.c.source_id == source_id)
+    return condition
