@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from macros_py.actions import ACTIONS
+from macros_py.actions import ACTION_BY_ID, ACTIONS
 
 
 def _command_synth(arguments: argparse.Namespace) -> int:
@@ -40,12 +42,14 @@ def _command_workbook_build(arguments: argparse.Namespace) -> int:
 def _command_run(arguments: argparse.Namespace) -> int:
     from macros_py.book.filemode import run_in_file_mode
 
-    result = run_in_file_mode(arguments.action, Path(arguments.workbook))
+    # The action id, whether staff typed it or the Japanese button label (an alias).
+    action_id = arguments.action_id
+    result = run_in_file_mode(action_id, Path(arguments.workbook))
     if arguments.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     else:
         status = "成功" if result.ok else "失敗"
-        print(f"{arguments.action}: {status} {result.counts}")
+        print(f"{ACTION_BY_ID[action_id].label}: {status} {result.counts}")
         for message in result.messages:
             print(f"  {message}")
     return 0 if result.ok else 1
@@ -65,45 +69,129 @@ def _command_actions(_arguments: argparse.Namespace) -> int:
     return 0
 
 
+# argparse's own words (usage line, group titles, errors) are English: staff read Japanese.
+_ARGPARSE_ERRORS = (
+    (re.compile(r"^the following arguments are required: (.*)$"), "次の指定が必要です: {0}"),
+    (re.compile(r"^unrecognized arguments: (.*)$"), "知らない指定です: {0}"),
+    (
+        re.compile(r"^argument (\S+): invalid choice: (.*?) \(choose from (.*)\)$"),
+        "{0} に {1} は使えません(使えるもの: {2})",
+    ),
+    (re.compile(r"^argument (\S+): invalid (\S+) value: (.*)$"), "{0} の値 {2} は使えません"),
+    (re.compile(r"^argument (\S+): expected one argument$"), "{0} の後に値を1つ指定してください"),
+)
+
+
+class _JapaneseHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        super().add_usage(usage, actions, groups, prefix="使い方: " if prefix is None else prefix)
+
+
+class _JapaneseParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help and error lines are Japanese."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _JapaneseHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "引数"
+        self._optionals.title = "オプション"
+        self.add_argument("-h", "--help", action="help", help="この説明を表示して終了する")
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, japanese in _ARGPARSE_ERRORS:
+            match = pattern.match(message)
+            if match:
+                message = japanese.format(*match.groups())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 指定の誤り: {message}\n(説明は {self.prog} --help で表示できます)\n")
+
+
+def _add_profile_options(parser: argparse.ArgumentParser, *, out_default: str | None) -> None:
+    parser.add_argument(
+        "--profile",
+        choices=("village", "town", "city", "metro"),
+        default="town",
+        help="自治体の規模: village(村)・town(町)・city(市)・metro(大都市)。既定は town",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, metavar="数", help="乱数の種。同じ種なら同じデータになる(既定 1)"
+    )
+    if out_default is None:
+        parser.add_argument(
+            "--out", required=True, metavar="フォルダ", help="作成先のフォルダ(exports と truth を作る)"
+        )
+    else:
+        parser.add_argument(
+            "--out", default=out_default, metavar="フォルダ", help=f"作成先のフォルダ(既定 {out_default})"
+        )
+
+
+def _add_run_commands(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="閉じた台帳ファイルに対して操作を実行する(ファイルモード)",
+        description="閉じた台帳ファイルに対して操作を実行します。操作は英字の名前でもボタンの名前でも指定できます"
+        "(例: mimamori run 取込 --workbook 台帳.xlsm)。",
+    )
+    run_actions = run.add_subparsers(dest="action", required=True, title="操作", metavar="操作")
+    for action in ACTIONS:
+        action_parser = run_actions.add_parser(
+            action.id,
+            aliases=[action.label] if action.label != action.id else [],
+            help=f"{action.label}: {action.description}",
+            description=f"{action.label}({action.id}): {action.description}",
+        )
+        action_parser.add_argument(
+            "--workbook", required=True, metavar="台帳", help="対象の台帳ファイル(.xlsm)のパス"
+        )
+        action_parser.add_argument("--json", action="store_true", help="結果をJSONで表示")
+        action_parser.set_defaults(handler=_command_run, action_id=action.id)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; ``run`` choices come from the action registry."""
-    parser = argparse.ArgumentParser(prog="mimamori", description="こどもデータ連携: みまもり台帳のエンジン")
+    """The argument parser; ``run`` choices come from the action registry (ids and button labels)."""
+    parser = _JapaneseParser(prog="mimamori", description="こどもデータ連携: みまもり台帳のエンジン")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳しいログを表示")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, title="コマンド", metavar="コマンド")
 
     synth = commands.add_parser("synth", help="架空の自治体データ(正解つき)を作る")
-    synth.add_argument("--profile", choices=("village", "town", "city", "metro"), default="town")
-    synth.add_argument("--seed", type=int, default=1)
-    synth.add_argument("--out", required=True)
+    _add_profile_options(synth, out_default=None)
     synth.set_defaults(handler=_command_synth)
 
     demo = commands.add_parser("demo", help="架空の町で一通りの処理を実行する")
-    demo.add_argument("--profile", choices=("village", "town", "city", "metro"), default="town")
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--out", default="demo")
+    _add_profile_options(demo, out_default="demo")
     demo.set_defaults(handler=_command_demo)
 
     workbook = commands.add_parser("workbook", help="台帳(.xlsm)の作成")
-    workbook_commands = workbook.add_subparsers(dest="workbook_command", required=True)
+    workbook_commands = workbook.add_subparsers(
+        dest="workbook_command", required=True, title="コマンド", metavar="コマンド"
+    )
     build = workbook_commands.add_parser("build", help="台帳を作成する")
-    build.add_argument("--out", required=True)
+    build.add_argument("--out", required=True, metavar="台帳", help="作成する台帳ファイル(.xlsm)のパス")
     build.set_defaults(handler=_command_workbook_build)
 
-    run = commands.add_parser("run", help="閉じた台帳ファイルに対して操作を実行する(ファイルモード)")
-    run_actions = run.add_subparsers(dest="action", required=True)
-    for action in ACTIONS:
-        action_parser = run_actions.add_parser(action.id, help=f"{action.label}: {action.description}")
-        action_parser.add_argument("--workbook", required=True)
-        action_parser.add_argument("--json", action="store_true", help="結果をJSONで表示")
-        action_parser.set_defaults(handler=_command_run)
+    _add_run_commands(commands)
 
     link = commands.add_parser("link", help="2つのCSVを名寄せする")
-    link.add_argument("master")
-    link.add_argument("source")
-    link.add_argument("--out", required=True)
+    link.add_argument(
+        "master",
+        metavar="住民記録CSV",
+        help="住民記録のCSV(宛名番号と、氏名・氏名カナ・生年月日・性別・住所のいずれか)",
+    )
+    link.add_argument(
+        "source", metavar="突き合わせるCSV", help="突き合わせるCSV(レコードIDと、同じ項目のいずれか)"
+    )
+    link.add_argument(
+        "--out",
+        required=True,
+        metavar="結果CSV",
+        help="結果を書き出すCSVのパス(レコードID・宛名番号・判定・一致スコア)",
+    )
     link.set_defaults(handler=_command_link)
 
-    listing = commands.add_parser("actions", help="操作の一覧")
+    listing = commands.add_parser("actions", help="操作の一覧(英字の名前・ボタンの名前・説明)")
     listing.set_defaults(handler=_command_actions)
     return parser
 

@@ -7,19 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def require_or_skip(available: bool, reason: str) -> None:
-    """Skip locally when a system tool is missing; fail in CI, where .ci/run installs it."""
-    if available:
-        return
-    if in_ci():
-        pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
-    pytest.skip(reason)
+from support import require_or_skip
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -38,3 +40,30 @@ def test_quick_start_has_exactly_demo_and_test_and_ci_runs_the_test_command():
     assert len(commands) == 2
     assert commands[0].endswith("demo") and commands[1].endswith("test")
     assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+# Test helpers are top-level modules of tests/ (pyproject: pythonpath = ["tests"]); importing
+# them as ``tests.<module>`` or ``conftest`` works only when the current folder is on sys.path.
+_FORBIDDEN_TEST_IMPORT = re.compile(r"^\s*(from|import)\s+(tests(\.|\s|$)|conftest\b)", re.MULTILINE)
+
+
+def test_test_helpers_are_imported_one_way():
+    offenders = [
+        path.name
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if _FORBIDDEN_TEST_IMPORT.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_pytest_script_collects_every_test_without_the_current_folder_on_sys_path():
+    # ``python -P`` leaves the current folder off sys.path, as the ``pytest`` script does.
+    completed = subprocess.run(
+        [sys.executable, "-P", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "error" not in completed.stdout.lower().split("warnings summary")[0]

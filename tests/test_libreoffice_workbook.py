@@ -17,7 +17,7 @@ import pytest
 
 from macros_py.actions import ACTIONS
 from macros_py.book.build import BuildOptions, build_workbook, sheet_order
-from tests.conftest import require_or_skip
+from support import require_or_skip
 
 pytestmark = pytest.mark.libreoffice
 

@@ -14,7 +14,7 @@ from macros_py.book.harvest import harvest_workbook
 from macros_py.book.live import read_table, run_in_book, write_table
 from macros_py.config.defaults import default_tables
 from macros_py.sheets import LOG, SHEET_BY_KEY, STATUS, USERS
-from tests.xl_payload import payload_from_workbook
+from xl_payload import payload_from_workbook
 
 TIME_COLUMNS = {"日時", "最終実行"}
 

@@ -12,19 +12,23 @@ from macros_py.sheets import ColumnSpec
 
 __all__ = ["as_number", "cell_text", "excel_value", "table_records"]
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: Python's \d (and float()) also accept full-width and other scripts' digits.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 def cell_text(value: object) -> str:
     """The text of a cell value as staff read it: blanks become ``""``.
 
     Whole floats lose their ``.0`` (Excel stores every number as a float), dates are
-    ISO formatted, booleans become ``True``/``False``.
+    ISO formatted, booleans become ``True``/``False``. Missing values of every kind
+    (``None``, NaN, ``pd.NA``, ``pd.NaT``) are blank, never ``<NA>`` or ``nan``.
 
     >>> cell_text(12.0), cell_text(0.95), cell_text(None), cell_text(dt.date(2025, 4, 1))
     ('12', '0.95', '', '2025-04-01')
+    >>> cell_text(pd.NA), cell_text(pd.NaT), cell_text(float("nan"))
+    ('', '', '')
     """
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
@@ -44,7 +48,10 @@ def cell_text(value: object) -> str:
 
 
 def as_number(text: str) -> int | float | None:
-    """The number a text spells, or ``None``.
+    """The number a text spells in ASCII digits, or ``None``.
+
+    Full-width digits stay text: a value written as a number must read back as the
+    same text, and identifiers typed in full width are not quantities.
 
     >>> as_number("12"), as_number("0.5"), as_number("１２"), as_number("=1+1")
     (12, 0.5, None, None)
