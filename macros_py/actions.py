@@ -116,6 +116,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         description="取込フォルダにある各部署のファイルを項目マッピングに従って読み込み、取り込めない行を取込エラータブに出します。",
     ),
     ActionSpec(
+        id="accept_held",
+        label="保留の承認",
+        roles=("admin", "center_staff"),
+        reads=("settings", "sources", "column_mappings", "code_tables", "exports"),
+        writes=("import_errors", "quality_report", "freshness", "log", "store"),
+        function_path="macros_py.ingest.accept:accept_held_action",
+        description="取込で保留になった新しい抽出(件数が大きく違う・取込エラーが多い・列が足りないもの)を、確認したうえで現在のデータとして採用します。",
+    ),
+    ActionSpec(
         id="link",
         label="名寄せ",
         roles=("admin", "center_staff"),

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from macros_py.store import Store
-from macros_py.store.tables_ingest import carried_records, imports, quarantine, records
+from macros_py.store.tables_ingest import (
+    carried_records,
+    current_import_condition,
+    imports,
+    quarantine,
+    records,
+)
 
 __all__ = [
     "current_imports",
@@ -40,10 +46,8 @@ _CONTENT = [
 
 
 def _is_current(source_id: str | None):
-    condition = and_(imports.c.status == "stored", imports.c.superseded_by.is_(None))
-    if source_id is not None:
-        condition = and_(condition, imports.c.source_id == source_id)
-    return condition
+    # The one definition of the current extract, shared with importing and linkage.
+    return current_import_condition(source_id)
 
 
 def _records_of(condition, source_id: str | None = None):
@@ -118,7 +122,8 @@ def records_of_import(store: Store, import_id: int) -> pd.DataFrame:
 
 
 def import_history(store: Store, source_id: str | None = None) -> pd.DataFrame:
-    """Every import attempt (stored, unchanged, refused), newest first, with ``current`` flag."""
+    """Every import attempt (stored, held, unchanged, refused, withdrawn), newest first,
+    with a ``current`` flag."""
     statement = select(imports).order_by(imports.c.import_id.desc())
     if source_id is not None:
         statement = statement.where(imports.c.source_id == source_id)

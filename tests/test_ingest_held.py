@@ -1,0 +1,202 @@
+"""A bad newer extract never replaces good data: it is held, staff accept it explicitly,
+and removing a held or accepted file leaves (or makes) the previous extract current."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from fixtures.ingest import make_fixtures as fx
+from fixtures.ingest.helpers import context_for, only_file, run_import
+
+from macros_py.ingest.query import current_records, import_history
+from macros_py.sheets import IMPORT_ERRORS
+
+GOOD = "住民記録/住民記録_20251130.csv"
+NEWER = "住民記録/住民記録_20251231.csv"
+
+
+def _rows(path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("cp932"), newline="")))
+
+
+def _write(path, rows: list[list[str]], tail: str = "") -> None:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    path.write_bytes((buffer.getvalue() + tail).encode("cp932"))
+
+
+def _header_only(rows):
+    return rows[:1], ""
+
+
+def _all_quarantined(rows):  # 宛名番号 is required: every row without it is quarantined
+    return [rows[0]] + [["", *row[1:]] for row in rows[1:]], ""
+
+
+def _cut_off(rows):  # the transfer stopped at 40 %, in the middle of a line
+    kept = rows[: len(rows) * 2 // 5]
+    return kept, ",".join(rows[len(kept)])[:12]
+
+
+def _missing_column(rows):  # an optional mapped column (住所) no longer exported
+    position = rows[0].index("住所")
+    return [row[:position] + row[position + 1 :] for row in rows], ""
+
+
+BAD_EXTRACTS = {
+    "header_only": (_header_only, "1行もありません"),
+    "all_quarantined": (_all_quarantined, "1行もありません"),
+    "cut_off": (_cut_off, "件数減少の上限"),
+    "missing_column": (_missing_column, "列「住所」がファイルにありません"),
+}
+
+
+def _file_mode(action: str, workbook):
+    from macros_py.book.filemode import run_in_file_mode
+
+    return run_in_file_mode(action, workbook, user_name="tester")
+
+
+def _store(village):
+    return context_for(village, {}).store
+
+
+def _current_files(village) -> set[str]:
+    return set(current_records(_store(village), "jumin")["file_name"])
+
+
+def _import_errors(workbook) -> list[tuple]:
+    sheet = openpyxl.load_workbook(workbook)[IMPORT_ERRORS.name]
+    rows = sheet.iter_rows(min_row=IMPORT_ERRORS.header_row + 1, values_only=True)
+    return [row for row in rows if any(value is not None for value in row)]
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_EXTRACTS))
+def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current(village_copy, kind):
+    from macros_py.book.build import build_workbook
+
+    workbook = build_workbook(village_copy / "mimamori.xlsm")
+    first = _file_mode("import", workbook)
+    assert first.ok, first.messages
+    good_rows = len(current_records(_store(village_copy), "jumin"))
+    damage, expected = BAD_EXTRACTS[kind]
+    rows, tail = damage(_rows(village_copy / "exports" / GOOD))
+    _write(village_copy / "exports" / NEWER, rows, tail)
+
+    result = _file_mode("import", workbook)
+
+    assert result.ok is False
+    entry = next(e for e in result.to_json()["sources"] if e["file"] == NEWER)
+    assert entry["status"] == "held" and entry["held"] and expected in entry["reason"]
+    assert _current_files(village_copy) == {GOOD}
+    assert len(current_records(_store(village_copy), "jumin")) == good_rows
+    assert any(NEWER in m and "保留" in m and expected in m for m in result.messages)
+    reasons = [row[-1] for row in _import_errors(workbook) if row[1] == NEWER and row[2] is None]
+    assert any("保留" in reason and expected in reason for reason in reasons)
+    again = _file_mode("import", workbook)  # still held, not stored again, not current
+    assert next(e for e in again.to_json()["sources"] if e["file"] == NEWER)["status"] == "held"
+    assert (import_history(_store(village_copy))["status"] == "held").sum() == 1
+    assert _current_files(village_copy) == {GOOD}
+
+
+def test_staff_accept_a_held_extract_and_removing_it_brings_the_previous_one_back(village_copy):
+    from macros_py.book.build import build_workbook
+
+    workbook = build_workbook(village_copy / "mimamori.xlsm")
+    assert _file_mode("import", workbook).ok
+    good = current_records(_store(village_copy), "jumin")
+    rows, tail = _cut_off(_rows(village_copy / "exports" / GOOD))
+    _write(village_copy / "exports" / NEWER, rows, tail)
+    assert _file_mode("import", workbook).ok is False
+
+    accepted = _file_mode("accept_held", workbook)
+
+    assert accepted.ok, accepted.messages
+    assert any(NEWER in message and "承認" in message for message in accepted.messages)
+    assert _current_files(village_copy) == {NEWER}
+    assert import_history(_store(village_copy)).set_index("file_name").loc[NEWER, "accepted_by"] == "tester"
+    assert not [row for row in _import_errors(workbook) if row[1] == NEWER and row[2] is None]
+    assert only_status(_file_mode("import", workbook), NEWER) == "unchanged"
+    assert _current_files(village_copy) == {NEWER}
+
+    (village_copy / "exports" / NEWER).unlink()
+    after_removal = _file_mode("import", workbook)
+
+    assert any(NEWER in message and "前の抽出" in message for message in after_removal.messages)
+    restored = current_records(_store(village_copy), "jumin")
+    assert _current_files(village_copy) == {GOOD}
+    assert sorted(restored["record_id"]) == sorted(good["record_id"])
+    assert _file_mode("accept_held", workbook).messages == ["保留中のファイルはありません。"]
+
+
+def only_status(result, file_name: str) -> str:
+    return next(e for e in result.to_json()["sources"] if e["file"] == file_name)["status"]
+
+
+ROWS = [[f"{i:04d}", f"住民　{i}", "H20.4.1", "1", f"みどり村{i}番地", "", ""] for i in range(1, 51)]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    target = tmp_path / "exports" / "住民記録"
+    target.mkdir(parents=True)
+    return target
+
+
+def test_removing_a_held_file_changes_nothing_and_a_good_newer_file_still_supersedes(tmp_path, folder):
+    fx.write_csv(folder, "住民記録_20251031.csv", ROWS)
+    run_import(tmp_path)
+    held = fx.write_csv(folder, "住民記録_20251130.csv", ROWS[:10])
+    assert only_status(run_import(tmp_path), "住民記録/住民記録_20251130.csv") == "held"
+    held.unlink()
+    assert run_import(tmp_path).ok
+    fx.write_csv(folder, "住民記録_20251231.csv", ROWS[:45])  # 10 % fewer: within the limit
+    result = run_import(tmp_path)
+    assert result.ok and only_status(result, "住民記録/住民記録_20251231.csv") == "stored"
+    assert set(current_records(context_for(tmp_path).store)["file_name"]) == {
+        "住民記録/住民記録_20251231.csv"
+    }
+
+
+def test_far_more_rows_are_held_and_the_thresholds_are_settings(tmp_path, folder):
+    fx.write_csv(folder, "住民記録_20251031.csv", ROWS[:20])
+    run_import(tmp_path)
+    fx.write_csv(folder, "住民記録_20251130.csv", ROWS)  # +150 %
+    result = run_import(tmp_path)
+    entry = next(e for e in result.to_json()["sources"] if "20251130" in e["file"])
+    assert entry["status"] == "held" and "件数増加の上限" in entry["reason"]
+    # Raising the limit changes the import's fingerprint: the held file is judged again.
+    relaxed = run_import(tmp_path, **{"保留: 件数増加の上限(%)": "200"})
+    assert only_status(relaxed, "住民記録/住民記録_20251130.csv") == "stored"
+    assert len(current_records(context_for(tmp_path).store)) == 50
+
+
+def test_mostly_quarantined_rows_hold_the_extract(tmp_path, folder):
+    fx.write_csv(folder, "住民記録_20251031.csv", ROWS)
+    run_import(tmp_path)
+    bad = [[row[0], row[1], "not a date" if i < 30 else row[2], *row[3:]] for i, row in enumerate(ROWS)]
+    fx.write_csv(folder, "住民記録_20251130.csv", bad)
+    entry = only_file_of(run_import(tmp_path), "20251130")
+    assert entry["status"] == "held" and "30行(60%)が取込エラー" in entry["reason"]
+    assert "件数減少の上限" in entry["reason"]  # 20 rows kept of 50: both limits are passed
+    relaxed = run_import(tmp_path, **{"保留: 取込エラー率の上限(%)": "70", "保留: 件数減少の上限(%)": "70"})
+    assert only_status(relaxed, "住民記録/住民記録_20251130.csv") == "stored"
+
+
+def test_the_hold_settings_are_validated(tmp_path, folder):
+    fx.write_csv(folder, "住民記録_20251031.csv", ROWS)
+    result = run_import(tmp_path, **{"保留: 件数減少の上限(%)": "120"})
+    assert result.ok is False and any("件数減少の上限" in message for message in result.messages)
+
+
+def only_file_of(result, part: str) -> dict:
+    return next(e for e in result.to_json()["sources"] if part in e["file"])
+
+
+def test_a_first_import_is_never_held(tmp_path, folder):
+    fx.write_csv(folder, "住民記録_20251031.csv", [])
+    entry = only_file(run_import(tmp_path))
+    assert entry["status"] == "stored" and entry["read"] == 0
