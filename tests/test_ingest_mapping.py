@@ -101,3 +101,53 @@ def test_parse_raises_every_error_and_check_settings_reports_them():
         parse_mapping_tables(tables)
     assert raised.value.errors[0].sheet == "項目マッピング"
     assert any(error.sheet == "項目マッピング" for error in validate_all_settings(tables))
+
+
+def test_flag_rules_declare_true_and_false_values_and_mistakes_name_the_cell():
+    columns = [
+        *JUMIN_COLUMNS,
+        ["jumin", "同意", "同意", "フラグ", "はい,1,有|いいえ,0,無", ""],
+        ["jumin", "受診状況", "未受診", "フラグ", "未受診", ""],
+        ["jumin", "保護", "保護", "フラグ", "", ""],
+        ["jumin", "A", "A", "フラグ", "はい|いいえ|不明", ""],
+        ["jumin", "B", "B", "フラグ", "|いいえ", ""],
+        ["jumin", "C", "C", "フラグ", "はい|", ""],
+        ["jumin", "D", "D", "フラグ", "はい,ハイ|いいえ,ﾊｲ", ""],
+    ]
+    errors = validate_mapping_tables(mapping_tables(columns=columns))
+    assert _where(errors) == {("項目マッピング", row, "変換規則") for row in (15, 16, 17, 18)}
+    joined = "\n".join(error.as_japanese() for error in errors)
+    assert "「|」は1つだけ" in joined and "はいとみなす値を" in joined and "いいえとみなす値を" in joined
+    assert "「ハイ」がはいとみなす値といいえとみなす値の両方にあります" in joined
+    config = parse_mapping_tables(mapping_tables(columns=columns[:10]))
+    consent, visit, custody = config.columns[-3:]
+    assert (consent.true_values, consent.false_values) == (("はい", "1", "有"), ("いいえ", "0", "無"))
+    assert (
+        visit.true_values == ("未受診",) and "受診" in visit.false_values and "いいえ" in visit.false_values
+    )
+    assert "はい" in custody.true_values and "いいえ" in custody.false_values
+
+
+def test_default_flag_rules_cover_every_value_the_synthetic_exports_write():
+    """The generator writes 有/無, ○/blank, はい/いいえ/blank and 受診/未受診 (read from its source)."""
+    config = parse_mapping_tables(default_tables())
+    flags = {(m.source_id, m.source_column): m for m in config.columns if m.value_type == "フラグ"}
+    written = {
+        ("consultation", "一時保護"): {"有", "無"},
+        ("mental_check", "要観察"): {"○"},
+        ("checkup", "受診状況"): {"受診", "未受診"},
+        **{
+            ("checkup", column): {"はい", "いいえ"}
+            for column in (
+                "問_感情的に叩いた",
+                "問_家に残して外出",
+                "問_長時間食事を与えない",
+                "問_口をふさいだ",
+                "問_激しく揺さぶった",
+            )
+        },
+    }
+    assert set(flags) == set(written)
+    for key, values in written.items():
+        mapping = flags[key]
+        assert values <= {*mapping.true_values, *mapping.false_values}, key

@@ -10,6 +10,7 @@ and column, with a Japanese hint on how to fix it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,16 +32,23 @@ from macros_py.vocabulary import (
 __all__ = [
     "DEFAULT_FALSE_VALUES",
     "DEFAULT_TRUE_VALUES",
+    "NEGATION_PREFIXES",
     "CodeTable",
     "ColumnMapping",
     "MappingConfig",
     "SourceSpec",
+    "parse_flag_rule",
     "parse_mapping_tables",
     "validate_mapping_tables",
 ]
 
 DEFAULT_TRUE_VALUES: tuple[str, ...] = ("1", "はい", "有", "あり", "○", "Y")
 DEFAULT_FALSE_VALUES: tuple[str, ...] = ("0", "いいえ", "無", "なし", "×", "N", "-")
+# When 変換規則 lists only true values, their negations count as false too: with true
+# value 未受診 the value 受診 is false; with 受診 (a kanji word), 未受診/不受診/... are.
+NEGATION_PREFIXES: tuple[str, ...] = ("未", "不", "非", "無")
+_LIST_SEPARATORS = r"[,、，]"
+_FLAG_LISTS_SEPARATOR = r"[|｜]"
 ENCODINGS: tuple[str, ...] = ("自動", "cp932", "utf-8", "utf-8-sig")
 JOINABLE: dict[str, str] = {"住所": " ", "氏名": "\u3000", "氏名カナ": "\u3000"}
 _SOURCE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -94,9 +102,67 @@ class ColumnMapping:
     @property
     def true_values(self) -> tuple[str, ...]:
         """Values read as true for a フラグ column."""
-        if self.value_type != "フラグ" or not self.rule.strip():
-            return DEFAULT_TRUE_VALUES
-        return tuple(part.strip() for part in re.split(r"[,、，]", self.rule) if part.strip())
+        return parse_flag_rule(self.rule if self.value_type == "フラグ" else "")[0]
+
+    @property
+    def false_values(self) -> tuple[str, ...]:
+        """Values read as false for a フラグ column (any other non-empty value is an error)."""
+        return parse_flag_rule(self.rule if self.value_type == "フラグ" else "")[1]
+
+
+def _value_list(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in re.split(_LIST_SEPARATORS, text) if part.strip()))
+
+
+def _negations(values: tuple[str, ...]) -> tuple[str, ...]:
+    """未受診 → 受診; a kanji word of two or more characters → 未受診, 不受診, ..."""
+    found = []
+    for value in values:
+        if value.startswith(NEGATION_PREFIXES):
+            found.append(value[1:])
+        elif len(value) >= 2 and "\u4e00" <= value[0] <= "\u9fff":
+            found += [prefix + value for prefix in NEGATION_PREFIXES]
+    return tuple(value for value in dict.fromkeys(found) if value and value not in values)
+
+
+def parse_flag_rule(rule: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """True and false values of a フラグ 変換規則: ``はい,1,有|いいえ,0,無``.
+
+    Blank: the default lists. Only true values (no ``|``): the default false values
+    plus the negations of the true values (see :data:`NEGATION_PREFIXES`).
+
+    Raises:
+        ValueError: with a Japanese reason when the rule cannot be read.
+
+    Examples:
+        >>> parse_flag_rule("はい,1|いいえ,0")
+        (('はい', '1'), ('いいえ', '0'))
+        >>> parse_flag_rule("未受診")[1][-1]
+        '受診'
+    """
+    if not rule.strip():
+        return DEFAULT_TRUE_VALUES, DEFAULT_FALSE_VALUES
+    parts = re.split(_FLAG_LISTS_SEPARATOR, rule)
+    if len(parts) > 2:
+        raise ValueError("「|」は1つだけにしてください(はいとみなす値|いいえとみなす値)。")
+    true_values = _value_list(parts[0])
+    if not true_values:
+        raise ValueError("「|」の左に、はいとみなす値を「,」区切りで書いてください。")
+    if len(parts) == 1:
+        defaults = tuple(value for value in DEFAULT_FALSE_VALUES if value not in true_values)
+        return true_values, defaults + tuple(v for v in _negations(true_values) if v not in defaults)
+    false_values = _value_list(parts[1])
+    if not false_values:
+        raise ValueError("「|」の右に、いいえとみなす値を「,」区切りで書いてください。")
+    both = [value for value in true_values if _folded(value) in {_folded(v) for v in false_values}]
+    if both:
+        raise ValueError(f"「{'・'.join(both)}」がはいとみなす値といいえとみなす値の両方にあります。")
+    return true_values, false_values
+
+
+def _folded(value: str) -> str:
+    """How flag values are compared: NFKC, trimmed, upper case."""
+    return unicodedata.normalize("NFKC", value).strip().upper()
 
 
 @dataclass(frozen=True)
@@ -244,8 +310,6 @@ def _parse_sources(table: pd.DataFrame | None, errors: list[ConfigError]) -> lis
 
 
 def _parse_code_tables(table: pd.DataFrame | None, errors: list[ConfigError]) -> dict[str, CodeTable]:
-    import unicodedata
-
     values: dict[str, dict[str, str]] = {}
     rows: dict[tuple[str, str], int] = {}
     for row, cells in _rows(table, CODE_TABLES):
@@ -314,6 +378,18 @@ def _check_column(
                         f"コード表「{rule}」(性別)の値は男・女にしてください({'・'.join(wrong)} は使えません)。",
                     )
                 )
+    if value_type == "フラグ":
+        try:
+            parse_flag_rule(rule)
+        except ValueError as error:
+            errors.append(
+                ConfigError(
+                    COLUMN_MAPPINGS.name,
+                    row,
+                    "変換規則",
+                    f"「{rule}」: {error}例: はい,1,有|いいえ,0,無",
+                )
+            )
     if value_type == "日付" and rule not in {"", "自動"}:
         errors.append(
             ConfigError(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from macros_py.ingest.mapping import DEFAULT_FALSE_VALUES, JOINABLE, CodeTable, ColumnMapping
+from macros_py.ingest.mapping import JOINABLE, CodeTable, ColumnMapping
 from macros_py.ingest.values_json import encode_values
 from macros_py.normalize.dates import parse_dates
 from macros_py.normalize.numbers import parse_integers, parse_numbers
@@ -42,7 +42,7 @@ class Target:
     columns: tuple[str, ...]  # file header names, in mapping order
     positions: tuple[int, ...]
     true_values: tuple[str, ...] = ()
-    strict_flags: bool = True  # default true values: anything unknown is an error
+    false_values: tuple[str, ...] = ()  # フラグ: any other non-empty value is an error
 
     @property
     def column_label(self) -> str:
@@ -89,7 +89,7 @@ def plan_targets(mappings: Sequence[ColumnMapping], positions: Mapping[str, int]
                 columns=tuple(m.source_column for m in present),
                 positions=tuple(positions[m.source_column] for m in present),
                 true_values=first.true_values,
-                strict_flags=not first.rule.strip(),
+                false_values=first.false_values,
             )
         )
     return targets
@@ -122,6 +122,22 @@ def _max_length(identifier: str | None) -> int | None:
     return getattr(records_table.c[identifier].type, "length", None)
 
 
+def _parse_flags(
+    target: Target, text: pd.Series, empty: pd.Series, errors: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """True, false or missing (blank: unknown, never false); a value in neither list is an error."""
+    folded = fold_width(text).str.upper()
+    truthy = folded.isin(_fold_set(target.true_values)).to_numpy(dtype=bool)
+    falsy = folded.isin(_fold_set(target.false_values)).to_numpy(dtype=bool) & ~truthy
+    values = pd.Series(np.where(truthy, True, np.where(falsy, False, None)), index=text.index, dtype="object")
+    unknown = ~empty.to_numpy(dtype=bool) & ~truthy & ~falsy
+    reason = (
+        f"フラグとして読めません(はい: {','.join(target.true_values)} / "
+        f"いいえ: {','.join(target.false_values)})"
+    )
+    return values, errors.mask(unknown, reason)
+
+
 def _parse_target(
     target: Target, text: pd.Series, code_tables: Mapping[str, CodeTable], not_after: dt.date | None
 ) -> tuple[pd.Series, pd.Series]:
@@ -143,15 +159,7 @@ def _parse_target(
         errors = errors.mask(unknown, f"コード表「{target.rule}」にないコードです")
         values = values.where(~unknown)
     elif kind == "フラグ":
-        folded = fold_width(text).str.upper()
-        truthy = folded.isin(_fold_set(target.true_values))
-        # With the default true values, a value that is neither true nor a known false
-        # word is an error; with true values written in 変換規則, everything else is false.
-        falsy = empty | folded.isin(_fold_set(DEFAULT_FALSE_VALUES)) | (not target.strict_flags)
-        values = pd.Series(np.where(truthy, True, False), index=text.index, dtype="bool")
-        errors = errors.mask(
-            ~truthy & ~falsy, f"フラグとして読めません(はいとみなす値: {','.join(target.true_values)})"
-        )
+        values, errors = _parse_flags(target, text, empty, errors)
     else:
         values = text.where(~empty)
         if target.identifier == "sex":
