@@ -24,8 +24,10 @@ import pandas as pd
 from sqlalchemy import insert, update
 
 from macros_py.config import ConfigErrors, Settings, parse_settings
+from macros_py.failures import error_detail, unexpected_error_message
 from macros_py.sheets import ROLES, SHEET_BY_KEY, USERS
 from macros_py.store import Store, open_store
+from macros_py.store.engine import describe_store_error
 from macros_py.store.schema import action_runs
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,10 @@ class ActionResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # sheet key -> table to write
     messages: list[str] = field(default_factory=list)  # Japanese, shown to staff
     counts: str = ""  # one-line Japanese count summary for the status area
+    # Japanese warnings for the 操作 tab's 警告 column; None = not classified (the status
+    # area then falls back to the messages the action's log marks 警告/エラー).
+    warnings: list[str] | None = None
+    error_detail: str = ""  # technical text of a failure (log file and run record only, never staff)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable summary printed by ``mimamori run ... --json``."""
@@ -174,25 +180,57 @@ def _record_run_start(store: Store, action_id: str, user_name: str) -> int:
         ).inserted_primary_key[0]
 
 
-def _record_run_end(store: Store, run_id: int, result: ActionResult) -> None:
-    with store.engine.begin() as connection:
-        connection.execute(
-            update(action_runs)
-            .where(action_runs.c.run_id == run_id)
-            .values(
-                finished_at=datetime.now(),
-                ok=int(result.ok),
-                summary_json=json.dumps(result.to_json(), ensure_ascii=False, default=str),
+def _record_run_end(store: Store, run_id: int, result: ActionResult, user_name: str) -> None:
+    """Close the run record (with the error text, if any) and audit it; a failure here is only logged."""
+    record = result.to_json()
+    if result.error_detail:
+        record["error"] = result.error_detail
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(
+                update(action_runs)
+                .where(action_runs.c.run_id == run_id)
+                .values(
+                    finished_at=datetime.now(),
+                    ok=int(result.ok),
+                    summary_json=json.dumps(record, ensure_ascii=False, default=str),
+                )
             )
-        )
+        store.audit(user_name, result.action, detail={"ok": result.ok, "counts": result.counts})
+    except Exception:  # the store went away (locked, disk full): the result still reaches staff
+        logger.exception("cannot record the end of run %s", run_id)
+
+
+def _store_failure(action_id: str, error: Exception) -> ActionResult:
+    """The result when the store cannot be opened or written: Japanese, detail in the log only."""
+    message = describe_store_error(error)
+    if message is None:
+        logger.exception("cannot open store for %s", action_id)
+        message = unexpected_error_message(ACTION_BY_ID[action_id].label)
+    else:
+        logger.warning("store problem for %s: %s", action_id, error_detail(error))
+    return ActionResult(action_id, False, messages=[message], error_detail=error_detail(error))
+
+
+def _run_function(spec: ActionSpec, context: ActionContext) -> ActionResult:
+    """Call the action; a failure becomes a Japanese message (the detail goes to the log)."""
+    try:
+        return spec.load_function()(context)
+    except ConfigErrors as error:
+        return ActionResult(spec.id, False, messages=[e.as_japanese() for e in error.errors])
+    except Exception as error:
+        logger.exception("action %s failed", spec.id)
+        message = describe_store_error(error) or unexpected_error_message(spec.label)
+        return ActionResult(spec.id, False, messages=[message], error_detail=error_detail(error))
 
 
 def run_action(action_id: str, context: ActionContext) -> ActionResult:
     """Check the user's role, run one action, and record the run in the store.
 
     Never raises for problems staff can fix: they come back as ``ok=False`` with a
-    Japanese message. Programming errors are logged with their traceback and also
-    reported in Japanese.
+    Japanese message. Programming errors are logged with their traceback (to the run's
+    log file, see :mod:`macros_py.failures`), kept in the run record, and reported to
+    staff in Japanese without the English exception text.
     """
     spec = ACTION_BY_ID.get(action_id)
     if spec is None:
@@ -212,22 +250,10 @@ def run_action(action_id: str, context: ActionContext) -> ActionResult:
         run_id = _record_run_start(store, action_id, context.user_name)
     except ConfigErrors as error:
         return ActionResult(action_id, False, messages=[e.as_japanese() for e in error.errors])
-    except Exception as error:  # store unreachable, wrong location, newer schema...
-        logger.exception("cannot open store for %s", action_id)
-        return ActionResult(action_id, False, messages=[f"データベースを開けません: {error}"])
-    try:
-        result = spec.load_function()(context)
-    except ConfigErrors as error:
-        result = ActionResult(action_id, False, messages=[e.as_japanese() for e in error.errors])
-    except Exception as error:
-        logger.exception("action %s failed", action_id)
-        result = ActionResult(
-            action_id,
-            False,
-            messages=[f"「{spec.label}」の実行中にエラーが発生しました: {type(error).__name__}: {error}"],
-        )
-    _record_run_end(store, run_id, result)
-    store.audit(context.user_name, action_id, detail={"ok": result.ok, "counts": result.counts})
+    except Exception as error:  # store unreachable, locked, damaged, newer schema...
+        return _store_failure(action_id, error)
+    result = _run_function(spec, context)
+    _record_run_end(store, run_id, result, context.user_name)
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -21,9 +22,19 @@ from macros_py.book.build import MARKER_PROPERTY, MARKER_VALUE, XLWINGS_CONF_KEY
 from macros_py.book.cells import cell_text
 from macros_py.sheets import SETTINGS, SHEETS, XLWINGS_CONF_SHEET_NAME, SheetSpec
 
+BACKUP_FOLDER = "バックアップ"  # beside the workbook; file mode keeps its previous versions there
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["NotOurWorkbook", "TableLocation", "harvest_workbook", "table_locations"]
+__all__ = [
+    "BACKUP_FOLDER",
+    "NotOurWorkbook",
+    "TableLocation",
+    "damaged_workbook",
+    "harvest_workbook",
+    "newest_backup",
+    "table_locations",
+]
 
 _NS = {
     "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -36,6 +47,35 @@ _NS = {
 
 class NotOurWorkbook(ValueError):
     """The file is not a mimamori workbook (or is damaged); the message is Japanese."""
+
+
+# What reading a damaged package raises: not a zip or truncated (BadZipFile, EOFError),
+# a corrupt deflate stream (zlib.error), a bad CRC, a missing part (KeyError), broken XML.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ElementTree.ParseError, OSError, ValueError)
+
+
+def newest_backup(path: Path) -> Path | None:
+    """The newest copy of the workbook in its バックアップ folder, if any."""
+    folder = Path(path).parent / BACKUP_FOLDER
+    if not folder.is_dir():
+        return None
+    copies = [p for p in folder.glob(f"{Path(path).stem}_*{Path(path).suffix}") if p.is_file()]
+    return max(copies, key=lambda p: (p.stat().st_mtime_ns, p.name), default=None)
+
+
+def damaged_workbook(path: Path, error: BaseException) -> NotOurWorkbook:
+    """The Japanese refusal for a workbook file that cannot be read (the detail is logged)."""
+    logger.warning("cannot read workbook %s", path, exc_info=error)
+    backup = newest_backup(path)
+    advice = (
+        f"最新のバックアップ「{backup}」をコピーして元に戻してください。"
+        if backup
+        else "元のファイルを確認するか、管理者に連絡してください。"
+    )
+    return NotOurWorkbook(
+        f"「{Path(path).name}」はExcelの台帳ファイルとして読めません(ファイルが壊れているか、台帳ではありません)。"
+        + advice
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +127,8 @@ def table_locations(path: Path) -> dict[str, TableLocation]:
                         sheet.get("name", ""), min_row, min_col, max_row, max_col
                     )
             return locations
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as error:
-        raise NotOurWorkbook(f"「{path.name}」はExcelの台帳ファイルとして読めません({error})。") from error
+    except _DAMAGED as error:
+        raise damaged_workbook(path, error) from error
 
 
 def _has_marker(path: Path) -> bool:
@@ -124,6 +164,21 @@ def _frame(rows: list[tuple], sheet: SheetSpec, location: TableLocation) -> pd.D
 
 
 def harvest_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a mimamori workbook as all-text DataFrames, by sheet key.
+
+    See :func:`_harvest`; a damaged file (truncated, corrupt deflate stream, broken
+    XML) raises :class:`NotOurWorkbook` with a Japanese message naming the newest backup.
+    """
+    path = Path(path)
+    try:
+        return _harvest(path)
+    except NotOurWorkbook:
+        raise
+    except _DAMAGED as error:
+        raise damaged_workbook(path, error) from error
+
+
+def _harvest(path: Path) -> dict[str, pd.DataFrame]:
     """Every table of a mimamori workbook as all-text DataFrames, by sheet key.
 
     Row *i* of a table is Excel row ``sheet.excel_row(i)``: empty rows inside a table

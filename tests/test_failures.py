@@ -1,0 +1,311 @@
+"""Every failure speaks Japanese: through file mode and the CLI, with the detail in mimamori.log.
+
+Each case builds a real workbook and a real SQLite store, breaks one thing for real
+(a write transaction held by another connection, a read-only folder, damaged bytes),
+and checks that staff get a Japanese message without English exception text, that the
+workbook is untouched where the run was refused, and that the technical detail reaches
+the log file beside the workbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import re
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from macros_py.book.build import build_workbook
+from macros_py.book.filemode import BACKUP_FOLDER, run_in_file_mode
+from macros_py.book.harvest import harvest_workbook
+from macros_py.failures import LOG_FILE_NAME
+from macros_py.store import open_store
+from macros_py.store.engine import LOCK_TIMEOUT_ENVIRONMENT
+from macros_py.store.schema import action_runs, audit_log
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+# English that must never reach staff: exception names, SQLite and Python wording.
+ENGLISH = re.compile(
+    r"Traceback|Error\b|Exception|locked|sqlite|database is|File \"|zlib|BadZip|Permission|errno|SELECT|INSERT",
+    re.IGNORECASE,
+)
+
+
+def _cli(
+    action: str, workbook: Path, timeout_seconds: float | None = None, **extra
+) -> subprocess.CompletedProcess:
+    environment = dict(os.environ)
+    if timeout_seconds is not None:
+        environment[LOCK_TIMEOUT_ENVIRONMENT] = str(timeout_seconds)
+    return subprocess.run(
+        [sys.executable, "-m", "macros_py.cli", "run", action, "--workbook", str(workbook)],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env=environment,
+        timeout=300,
+        **extra,
+    )
+
+
+def _assert_japanese_only(*texts: str) -> None:
+    for text in texts:
+        assert not ENGLISH.search(text), text
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder / ".probe"
+    try:
+        probe.write_bytes(b"")
+    except OSError:
+        return False
+    probe.unlink()
+    return True
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """Make ``folder`` really unwritable (mode bits; for root also the immutable flag)."""
+    os.chmod(folder, 0o555)
+    immutable = False
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    try:
+        if _writable(folder):
+            pytest.skip("this machine cannot make a folder read-only")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        os.chmod(folder, 0o755)
+
+
+@pytest.fixture
+def workbook(tmp_path) -> Path:
+    return build_workbook(tmp_path / "mimamori.xlsm")
+
+
+def test_locked_database_waits_a_bounded_time_then_says_so_in_japanese(workbook):
+    assert run_in_file_mode("check_settings", workbook, user_name="tester").ok
+    holder = sqlite3.connect(workbook.parent / "mimamori.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO audit_log (at, user_name, action) VALUES ('2025-01-01', 'other', 'busy')")
+    try:
+        started = time.monotonic()
+        completed = _cli("check_settings", workbook, timeout_seconds=2)
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert completed.returncode == 1
+    assert "使用中" in completed.stdout and "2秒待ちました" in completed.stdout, completed.stdout
+    _assert_japanese_only(completed.stdout, completed.stderr)
+    assert 2 <= waited < 60
+    assert "database is locked" in (workbook.parent / LOG_FILE_NAME).read_text(encoding="utf-8")
+    status = harvest_workbook(workbook)["status"]
+    assert status.iloc[0]["結果"] == "失敗" and "使用中" in status.iloc[0]["警告"]
+
+
+def test_unexpected_error_is_japanese_guidance_with_detail_in_log_and_run_record(workbook, monkeypatch):
+    import macros_py.config.check as check
+
+    def broken(_context):
+        raise RuntimeError("boom: an English programming error")
+
+    monkeypatch.setattr(check, "check_settings_action", broken)
+    result = run_in_file_mode("check_settings", workbook, user_name="tester")
+    assert not result.ok
+    log_file = workbook.parent / LOG_FILE_NAME
+    assert "予期しないエラーが発生しました" in result.messages[0] and str(log_file) in result.messages[0]
+    _assert_japanese_only(json.dumps(result.to_json(), ensure_ascii=False))
+    assert "boom: an English programming error" in log_file.read_text(encoding="utf-8")
+    store = open_store(workbook.parent / "mimamori.db")
+    with store.engine.connect() as connection:
+        run = connection.execute(select(action_runs)).one()
+    store.dispose()
+    assert run.ok == 0 and "boom: an English programming error" in json.loads(run.summary_json)["error"]
+    log = harvest_workbook(workbook)["log"]
+    assert list(log["区分"]) == ["エラー"] and "予期しないエラー" in log.iloc[0]["内容"]
+    _assert_japanese_only(*log["内容"])
+
+
+def test_read_only_workbook_folder_is_refused_and_nothing_changes(workbook):
+    before = workbook.read_bytes()
+    with read_only_folder(workbook.parent):
+        result = run_in_file_mode("check_settings", workbook, user_name="tester")
+        completed = _cli("check_settings", workbook)
+    assert not result.ok and result.summary["refused"]
+    assert "書き込めない" in result.messages[0] and str(workbook.parent) in result.messages[0]
+    assert completed.returncode == 1 and "書き込めない" in completed.stdout
+    _assert_japanese_only(completed.stdout, completed.stderr)
+    assert workbook.read_bytes() == before
+    assert not (workbook.parent / BACKUP_FOLDER).exists() and not (workbook.parent / "mimamori.db").exists()
+
+
+def test_unwritable_backup_folder_is_refused_and_a_missing_one_is_created(workbook):
+    assert run_in_file_mode("check_settings", workbook, user_name="tester").ok
+    backups = workbook.parent / BACKUP_FOLDER
+    for copy in backups.iterdir():
+        copy.unlink()
+    backups.rmdir()
+    assert run_in_file_mode("check_settings", workbook, user_name="tester").ok
+    assert len(list(backups.glob("mimamori_*.xlsm"))) == 1
+    before = workbook.read_bytes()
+    with read_only_folder(backups):
+        result = run_in_file_mode("check_settings", workbook, user_name="tester")
+    assert (
+        not result.ok
+        and "バックアップフォルダ" in result.messages[0]
+        and "書き込めない" in result.messages[0]
+    )
+    assert workbook.read_bytes() == before
+
+
+def _corrupt_member(content: bytes, member: str) -> bytes:
+    """Overwrite the middle of one member's deflate stream (the zip directory stays valid)."""
+    info = zipfile.ZipFile(io.BytesIO(content)).getinfo(member)
+    name_length, extra_length = struct.unpack(
+        "<HH", content[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_length + extra_length
+    damaged = bytearray(content)
+    rng = random.Random(7)
+    for offset in range(start + 2, start + info.compress_size - 2):
+        damaged[offset] = rng.randrange(256)
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["random bytes", "truncated zip", "corrupt deflate in a sheet", "corrupt deflate in the workbook part"],
+)
+def test_damaged_workbook_is_refused_in_japanese_naming_the_newest_backup(workbook, damage):
+    assert run_in_file_mode("check_settings", workbook, user_name="tester").ok
+    good = workbook.read_bytes()
+    damaged = {
+        "random bytes": lambda: random.Random(1).randbytes(len(good)),
+        "truncated zip": lambda: good[: len(good) // 2],
+        "corrupt deflate in a sheet": lambda: _corrupt_member(good, "xl/worksheets/sheet3.xml"),
+        "corrupt deflate in the workbook part": lambda: _corrupt_member(good, "xl/sharedStrings.xml"),
+    }[damage]()
+    workbook.write_bytes(damaged)
+    result = run_in_file_mode("check_settings", workbook, user_name="tester")
+    completed = _cli("check_settings", workbook)
+    newest = max((workbook.parent / BACKUP_FOLDER).glob("mimamori_*.xlsm"))
+    assert not result.ok and "読めません" in result.messages[0] and str(newest) in result.messages[0]
+    assert completed.returncode == 1 and "読めません" in completed.stdout
+    _assert_japanese_only(result.messages[0], completed.stdout, completed.stderr)
+    assert workbook.read_bytes() == damaged
+
+
+@pytest.mark.parametrize("content", [b"", b"random"], ids=["0-byte store", "random-bytes store"])
+def test_damaged_store_is_never_treated_as_new_and_names_the_newest_backup(workbook, content):
+    store_file = workbook.parent / "mimamori.db"
+    damaged = random.Random(3).randbytes(8192) if content else b""
+    store_file.write_bytes(damaged)
+    completed = _cli("check_settings", workbook)
+    assert completed.returncode == 1 and "新しいデータベースとしては扱わず" in completed.stdout
+    _assert_japanese_only(completed.stdout, completed.stderr)
+    assert store_file.read_bytes() == damaged
+    # With a copy of the store in the backup folder, the message names it.
+    backups = workbook.parent / BACKUP_FOLDER
+    backups.mkdir(exist_ok=True)
+    fresh = open_store(backups / "mimamori_20250401.db")
+    fresh.dispose()
+    result = run_in_file_mode("check_settings", workbook, user_name="tester")
+    assert not result.ok and str(backups / "mimamori_20250401.db") in result.messages[0]
+    assert store_file.read_bytes() == damaged
+
+
+_OPEN_AT = """
+import sys, time
+from macros_py.store import open_store
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+store = open_store(sys.argv[1])
+store.audit(sys.argv[3], "race")
+print("opened")
+"""
+
+
+def test_two_first_runs_at_once_on_a_new_store_both_work(tmp_path):
+    for round_number in range(3):
+        path = tmp_path / f"race{round_number}.db"
+        start = time.time() + 4
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, str(path), str(start), f"p{n}"],
+                cwd=REPOSITORY,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(2)
+        ]
+        outputs = [process.communicate(timeout=120) for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], outputs
+        store = open_store(path)
+        with store.engine.connect() as connection:
+            assert sorted(connection.execute(select(audit_log.c.user_name)).scalars()) == ["p0", "p1"]
+        store.dispose()
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(f".race{round_number}")) == []
+
+
+def test_two_first_cli_runs_at_once_against_a_new_store_both_succeed(tmp_path):
+    first = build_workbook(tmp_path / "a.xlsm")
+    second = build_workbook(tmp_path / "b.xlsm")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "macros_py.cli", "run", "check_settings", "--workbook", str(path)],
+            cwd=REPOSITORY,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in (first, second)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    for stdout, stderr in outputs:
+        _assert_japanese_only(stdout, stderr)
+    store = open_store(tmp_path / "mimamori.db")
+    with store.engine.connect() as connection:
+        assert len(connection.execute(select(action_runs)).all()) == 2
+    store.dispose()
+
+
+def test_log_tab_keeps_the_history_of_recent_runs_across_actions(tmp_path):
+    import pandas as pd
+
+    from macros_py.book.carry_over import LOG_ROWS_KEPT
+    from macros_py.sheets import LOG
+
+    old = pd.DataFrame(
+        [
+            [f"2025-01-01 00:{n // 60:02d}:{n % 60:02d}", "u", "取込", "情報", f"古い行 {n}"]
+            for n in range(LOG_ROWS_KEPT)
+        ],
+        columns=LOG.headers,
+    )
+    path = build_workbook(tmp_path / "mimamori.xlsm", {"log": old})
+    assert run_in_file_mode("check_settings", path, user_name="tester").ok
+    assert run_in_file_mode("check_settings", path, user_name="tester").ok
+    assert not run_in_file_mode("link", path, user_name="tester").ok  # no residents imported yet
+    log = harvest_workbook(path)["log"]
+    assert len(log) == LOG_ROWS_KEPT
+    assert list(log["内容"].head(1)) == ["古い行 3"]  # the three oldest rows made room
+    assert list(log["操作"].tail(3)) == ["設定チェック", "設定チェック", "名寄せ"]
+    assert log.iloc[-1]["区分"] == "エラー" and "住民記録" in log.iloc[-1]["内容"]
+    _assert_japanese_only(*log["内容"].tail(5))
