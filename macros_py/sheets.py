@@ -27,6 +27,7 @@ class ColumnSpec:
     choices: tuple[str, ...] = ()  # data-validation dropdown
     width: float = 14.0
     kind: str = "text"  # text / int / float / date
+    hidden: bool = False  # kept in the table for the engine, not shown or printed
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,13 @@ IMPORT_ERRORS = SheetSpec(
     name="取込エラー",
     table_name="tbl_import_errors",
     columns=(
-        _text("ソースID", 14, editable=False),
+        _text("ソース名", 16, editable=False),
         _text("ファイル", 36, editable=False),
         ColumnSpec("行", width=8, kind="int"),
         _text("列", 16, editable=False),
         _text("値", 24, editable=False),
         _text("理由", 50, editable=False),
+        ColumnSpec("ソースID", width=14, hidden=True),
     ),
     role="output",
     description="取り込めなかった行と理由です。元のファイルを直して再度「取込」を押してください。",
@@ -155,7 +157,6 @@ QUALITY_REPORT = SheetSpec(
     name="品質レポート",
     table_name="tbl_quality_report",
     columns=(
-        _text("ソースID", 14, editable=False),
         _text("名称", 20, editable=False),
         _text("抽出日", 12, editable=False),
         _text("最終取込", 18, editable=False),
@@ -166,6 +167,7 @@ QUALITY_REPORT = SheetSpec(
         ColumnSpec("適時性", width=10, kind="float"),
         ColumnSpec("整合性", width=10, kind="float"),
         _text("注意", 40, editable=False),
+        ColumnSpec("ソースID", width=14, hidden=True),
     ),
     role="output",
     description="ソースごとのデータ品質(完全性・妥当性・一意性・適時性・整合性、0〜1)です。",
@@ -235,12 +237,12 @@ FRESHNESS = SheetSpec(
     name="操作",
     table_name="tbl_freshness",
     columns=(
-        _text("ソースID", 14, editable=False),
         _text("名称", 20, editable=False),
         _text("抽出日", 12, editable=False),
         _text("最終取込", 18, editable=False),
         ColumnSpec("件数", width=10, kind="int"),
-        _text("鮮度", 16, editable=False),
+        _text("鮮度", 24, editable=False),
+        ColumnSpec("ソースID", width=14, hidden=True),  # column F: free on the 操作 tab
     ),
     role="control",
     description="ソースごとのデータの鮮度です。",

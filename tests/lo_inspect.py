@@ -3,7 +3,8 @@
 Usage: python3 lo_inspect.py PORT WORKBOOK [--run]
 
 Prints one JSON object: the modules of the ``VBAProject`` Basic library, every form
-button on every sheet with the script it is bound to, and with ``--run`` the value of
+button on every sheet with the script it is bound to and its size, each sheet's
+visibility, protection and print setup, and with ``--run`` the value of
 ``xlwings.conf!D1`` after executing each button's bound script (a stub build records the
 ``RunPython`` argument there).
 """
@@ -60,6 +61,48 @@ def _buttons(document):
     return found
 
 
+def _button_sizes(sheet):
+    """(label, width, height) of each form button drawn on ``sheet``, in 1/100 mm."""
+    sizes = []
+    page = sheet.DrawPage
+    for index in range(page.Count):
+        shape = page.getByIndex(index)
+        control = getattr(shape, "Control", None)
+        if control is not None:
+            sizes.append(
+                {
+                    "label": getattr(control, "Label", ""),
+                    "width": shape.Size.Width,
+                    "height": shape.Size.Height,
+                }
+            )
+    return sizes
+
+
+def _sheets(document):
+    styles = document.StyleFamilies.getByName("PageStyles")
+    found = []
+    for index in range(document.Sheets.Count):
+        sheet = document.Sheets.getByIndex(index)
+        style = styles.getByName(sheet.PageStyle)
+        titles = sheet.TitleRows
+        found.append(
+            {
+                "name": sheet.Name,
+                "visible": bool(sheet.IsVisible),
+                "protected": bool(sheet.isProtected()),
+                "landscape": bool(style.IsLandscape),
+                "paper_mm": sorted([round(style.Width / 100), round(style.Height / 100)]),
+                "pages_wide": style.ScaleToPagesX,
+                "pages_high": style.ScaleToPagesY,
+                "title_rows": [titles.StartRow, titles.EndRow] if sheet.PrintTitleRows else None,
+                "buttons": _button_sizes(sheet),
+                "a1": sheet.getCellRangeByName("A1").getString(),
+            }
+        )
+    return found
+
+
 def main():
     port, path = sys.argv[1], sys.argv[2]
     run = "--run" in sys.argv[3:]
@@ -77,6 +120,7 @@ def main():
             library = libraries.getByName("VBAProject")
             modules = {name: library.getByName(name) for name in library.ElementNames}
         buttons = _buttons(document)
+        sheets = _sheets(document)
         runs = []
         if run:
             provider = document.getScriptProvider()
@@ -100,7 +144,8 @@ def main():
                         }
                     )
                     break
-        print(json.dumps({"modules": modules, "buttons": buttons, "runs": runs}, ensure_ascii=False))
+        report = {"modules": modules, "buttons": buttons, "sheets": sheets, "runs": runs}
+        print(json.dumps(report, ensure_ascii=False))
     finally:
         document.close(True)
 

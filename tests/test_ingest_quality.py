@@ -59,7 +59,7 @@ def _check_quality_dimensions(tmp_path, **settings):
     jumin = quality.loc["jumin"]
     assert (jumin["件数"], jumin["一意性"], jumin["適時性"]) == (3, 1.0, 1.0)
     freshness = result.tables["freshness"].set_index("ソースID")["鮮度"].to_dict()
-    assert freshness == {"jumin": "最新(0日前)", "allowance": "古い(91日前)"}
+    assert freshness == {"jumin": "最新(0日前)", "allowance": "古い(91日前・月次)"}
 
 
 def test_sources_without_files_are_listed_as_not_imported(tmp_path):

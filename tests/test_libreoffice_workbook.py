@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support import require_or_skip
 
 from macros_py.actions import ACTIONS
-from macros_py.book.build import BuildOptions, build_workbook, sheet_order
-from support import require_or_skip
+from macros_py.book.build import BuildOptions, build_workbook, caption_width, sheet_order
 
 pytestmark = pytest.mark.libreoffice
 
@@ -125,3 +125,20 @@ def test_each_button_sends_its_own_action_id(inspect, workbooks):
     report = inspect(workbooks["stub"], "--run")
     recorded = {run["label"]: (run["recorded"], run["error"]) for run in report["runs"]}
     assert recorded == {a.label: (f"import macros_py.xl as x; x.run('{a.id}')", "") for a in ACTIONS}
+
+
+def test_libreoffice_sees_the_print_setup_the_hidden_conf_and_sized_buttons(inspect, workbooks):
+    sheets = {sheet["name"]: sheet for sheet in inspect(workbooks["real"])["sheets"]}
+    assert [name for name, sheet in sheets.items() if not sheet["visible"]] == ["xlwings.conf"]
+    assert sheets["xlwings.conf"]["protected"] and sheets["xlwings.conf"]["a1"] == "INTERPRETER_WIN"
+    for name, sheet in sheets.items():
+        assert sheet["protected"], name
+        assert (sheet["landscape"], sheet["paper_mm"]) == (True, [210, 297]), name
+        assert (sheet["pages_wide"], sheet["pages_high"]) == (1, 0), name
+        if name != "xlwings.conf":
+            assert sheet["title_rows"] == [3, 3], name  # the table header (row 4)
+    buttons = sheets["操作"]["buttons"]
+    assert {button["label"] for button in buttons} == {action.label for action in ACTIONS}
+    for button in buttons:
+        # 1/100 mm; an 11 pt full-width character is about 3.9 mm wide.
+        assert button["width"] >= caption_width(button["label"]) * 390 + 400, button

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import xlwings as xw
+from xl_payload import payload_from_workbook
 
 import macros_py.xl
 from macros_py.actions import ACTIONS, ActionContext, run_action
@@ -14,7 +15,6 @@ from macros_py.book.harvest import harvest_workbook
 from macros_py.book.live import read_table, run_in_book, write_table
 from macros_py.config.defaults import default_tables
 from macros_py.sheets import LOG, SHEET_BY_KEY, STATUS, USERS
-from xl_payload import payload_from_workbook
 
 TIME_COLUMNS = {"日時", "最終実行"}
 

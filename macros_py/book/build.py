@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,12 +28,12 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from macros_py.actions import ACTIONS, ActionSpec, validate_registry
-from macros_py.book.cells import cell_text, table_records
+from macros_py.book.cells import cell_text, source_names, table_records, with_source_names
 from macros_py.book.status import status_table
 from macros_py.book.vba import build_vba_project
-from macros_py.book.vba_sources import vba_modules
+from macros_py.book.vba_sources import STUB_RECORD_CELL, vba_modules
 from macros_py.config.defaults import default_tables
-from macros_py.sheets import FRESHNESS, SHEETS, STATUS, XLWINGS_CONF_SHEET_NAME, SheetSpec
+from macros_py.sheets import FRESHNESS, SHEETS, SOURCES, STATUS, XLWINGS_CONF_SHEET_NAME, SheetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,12 @@ MARKER_VALUE = "governed-workbook-1"
 XLWINGS_CONF_KEY = "xlwings_conf"  # pseudo sheet key of the xlwings.conf tab (columns キー, 値)
 FIXED_CREATED = datetime(2025, 4, 1, 0, 0, 0)
 BUTTON_COLUMN = 6  # G: buttons sit beside their action's status row
+BUTTON_HEIGHT = 20  # pixels: one default row
+# Button width in pixels: padding plus a full-width character's width (11 pt font) per character.
+BUTTON_PADDING_PIXELS = 32
+FULL_WIDTH_CHARACTER_PIXELS = 16
+MINIMUM_BUTTON_PIXELS = 96
+PAPER_A4 = 9  # xlsxwriter set_paper code
 DEFAULT_XLWINGS_CONF: tuple[tuple[str, object], ...] = (
     ("INTERPRETER_WIN", r"%LOCALAPPDATA%\mimamori\python\pythonw.exe"),
     ("PYTHONPATH", ""),
@@ -102,10 +110,39 @@ class _Formats:
         self.open_number = workbook.add_format({"locked": False, "bg_color": "#FFFDE7"})
 
 
+def caption_width(caption: str) -> float:
+    """Width of ``caption`` in full-width characters (half-width ones count one half).
+
+    >>> caption_width("取込"), caption_width("設定チェック"), caption_width("CSV取込")
+    (2.0, 6.0, 3.5)
+    """
+    return sum(1.0 if unicodedata.east_asian_width(char) in ("F", "W", "A") else 0.5 for char in caption)
+
+
+def button_pixels(caption: str) -> int:
+    """Width in pixels of a button that shows ``caption`` on one line."""
+    width = BUTTON_PADDING_PIXELS + math.ceil(caption_width(caption) * FULL_WIDTH_CHARACTER_PIXELS)
+    return max(MINIMUM_BUTTON_PIXELS, width)
+
+
+def _print_setup(worksheet: Worksheet, header_row: int) -> None:
+    """A4 landscape, all columns on one page width, the table header on every page."""
+    worksheet.set_paper(PAPER_A4)
+    worksheet.set_landscape()
+    worksheet.fit_to_pages(1, 0)
+    worksheet.repeat_rows(header_row)
+    worksheet.set_header("&L&A&R&D")  # tab name, print date
+    worksheet.set_footer("&C&P / &N")  # page of pages
+
+
 def _write_table(
-    worksheet: Worksheet, sheet: SheetSpec, frame: pd.DataFrame | None, formats: _Formats
+    worksheet: Worksheet,
+    sheet: SheetSpec,
+    frame: pd.DataFrame | None,
+    formats: _Formats,
+    names: Mapping[str, str],
 ) -> None:
-    records = table_records(frame, sheet.columns)
+    records = table_records(with_source_names(frame, sheet.columns, dict(names)), sheet.columns)
     spare = SPARE_ROWS if sheet.role == "settings" else 0
     body_rows = max(len(records) + spare, 1)
     first = sheet.header_row - 1  # 0-based header row
@@ -153,11 +190,14 @@ def _write_table(
 
 def _column_widths(worksheet: Worksheet, sheets: list[SheetSpec]) -> None:
     widths: dict[int, float] = {}
+    hidden: dict[int, bool] = {}
     for sheet in sheets:
         for index, column in enumerate(sheet.columns):
             widths[index] = max(widths.get(index, 0.0), column.width)
+            # Hidden only when no table of the tab shows that column.
+            hidden[index] = hidden.get(index, True) and column.hidden
     for index, width in widths.items():
-        worksheet.set_column(index, index, width)
+        worksheet.set_column(index, index, width, None, {"hidden": True} if hidden[index] else None)
 
 
 def _write_control_tab(
@@ -166,24 +206,33 @@ def _write_control_tab(
     actions = options.actions
     if STATUS.header_row + len(actions) >= FRESHNESS.header_row - 2:
         raise ValueError("too many actions for the status area: move FRESHNESS.header_row down in sheets.py")
+    names = source_names(tables.get(SOURCES.key))
     worksheet.write_string(0, 0, "みまもり台帳", formats.title)
     worksheet.write_string(1, 0, STATUS.description, formats.note)
-    _write_table(worksheet, STATUS, status_table(tables.get(STATUS.key), actions), formats)
+    _write_table(worksheet, STATUS, status_table(tables.get(STATUS.key), actions), formats, names)
     worksheet.write_string(STATUS.header_row - 1, BUTTON_COLUMN, "ボタン", formats.label)
     worksheet.write_string(STATUS.header_row - 1, BUTTON_COLUMN + 1, "説明", formats.label)
-    worksheet.set_column(BUTTON_COLUMN, BUTTON_COLUMN, 22)
+    button_width = max((button_pixels(action.label) for action in actions), default=MINIMUM_BUTTON_PIXELS)
+    # One character of the default font is 7 pixels wide; leave a little room around the button.
+    worksheet.set_column(BUTTON_COLUMN, BUTTON_COLUMN, math.ceil((button_width + 10) / 7))
     worksheet.set_column(BUTTON_COLUMN + 1, BUTTON_COLUMN + 1, 70)
     for index, action in enumerate(actions):
         row = STATUS.header_row + index  # 0-based row of the action's status row
         worksheet.insert_button(
             row,
             BUTTON_COLUMN,
-            {"macro": action.vba_sub_name, "caption": action.label, "width": 150, "height": 20},
+            {
+                "macro": action.vba_sub_name,
+                "caption": action.label,
+                "width": button_pixels(action.label),
+                "height": BUTTON_HEIGHT,
+                "x_offset": 2,
+            },
         )
         worksheet.write_string(row, BUTTON_COLUMN + 1, action.description, formats.locked_text)
     worksheet.write_string(FRESHNESS.header_row - 3, 0, "データの鮮度", formats.label)
     worksheet.write_string(FRESHNESS.header_row - 2, 0, FRESHNESS.description, formats.note)
-    _write_table(worksheet, FRESHNESS, tables.get(FRESHNESS.key), formats)
+    _write_table(worksheet, FRESHNESS, tables.get(FRESHNESS.key), formats, names)
 
 
 def _xlwings_conf_rows(tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, object]]:
@@ -214,6 +263,17 @@ def _write_xlwings_conf(worksheet: Worksheet, tables: Mapping[str, pd.DataFrame]
     worksheet.set_column(0, 0, 30)
     worksheet.set_column(1, 1, 50)
     worksheet.set_column(2, 2, 70)
+    _print_setup(worksheet, 0)
+
+
+def _protect_xlwings_conf(worksheet: Worksheet, options: BuildOptions, formats: _Formats) -> None:
+    """Hidden and protected: xlwings still reads A:B (VBA reads hidden, protected sheets),
+    staff cannot break the Python settings by accident. The test stub of RunPython
+    records into an unlocked cell."""
+    if options.runpython_stub:
+        worksheet.write_blank(STUB_RECORD_CELL, None, formats.open_text)
+    worksheet.hide()
+    worksheet.protect("", {"format_columns": True, "format_rows": True})
 
 
 def render_workbook(
@@ -261,20 +321,23 @@ def render_workbook(
     )
     workbook.set_custom_property(MARKER_PROPERTY, MARKER_VALUE)
     formats = _Formats(workbook)
+    names = source_names(merged.get(SOURCES.key))
     for name, sheets in tabs:
         worksheet = workbook.add_worksheet(name)
         _column_widths(worksheet, sheets)
+        _print_setup(worksheet, sheets[0].header_row - 1)
         if sheets[0].role == "control":
             _write_control_tab(worksheet, merged, options, formats)
         else:
             sheet = sheets[0]
             worksheet.write_string(0, 0, sheet.name, formats.title)
             worksheet.write_string(1, 0, sheet.description, formats.note)
-            _write_table(worksheet, sheet, merged.get(sheet.key), formats)
+            _write_table(worksheet, sheet, merged.get(sheet.key), formats, names)
             worksheet.freeze_panes(sheet.header_row, 0)
         worksheet.protect("", {"autofilter": True, "format_columns": True, "format_rows": True})
     conf = workbook.add_worksheet(XLWINGS_CONF_SHEET_NAME)
     _write_xlwings_conf(conf, merged, formats)
+    _protect_xlwings_conf(conf, options, formats)
     stub_sheet = XLWINGS_CONF_SHEET_NAME if options.runpython_stub else None
     modules = vba_modules(len(tabs) + 1, options.actions, stub_sheet=stub_sheet)
     workbook.add_vba_project(io.BytesIO(build_vba_project(modules)), is_stream=True)

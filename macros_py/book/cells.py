@@ -10,9 +10,12 @@ import pandas as pd
 
 from macros_py.sheets import ColumnSpec
 
-__all__ = ["as_number", "cell_text", "excel_value", "table_records"]
+__all__ = ["as_number", "cell_text", "excel_value", "source_names", "table_records", "with_source_names"]
 
 # ASCII digits only: Python's \d (and float()) also accept full-width and other scripts' digits.
+SOURCE_ID_HEADER = "ソースID"
+# Headers that show a source's 名称 (取込設定) beside or instead of its ID.
+SOURCE_NAME_HEADERS = ("ソース名", "名称")
 _NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
@@ -84,3 +87,37 @@ def table_records(
         [excel_value(value, column) for value, column in zip(row, columns, strict=True)]
         for row in aligned.itertuples(index=False, name=None)
     ]
+
+
+def source_names(sources: pd.DataFrame | None) -> dict[str, str]:
+    """ソースID → 名称 from the 取込設定 table (rows without a name are left out).
+
+    >>> source_names(pd.DataFrame({"ソースID": ["jumin", "x"], "名称": ["住民記録", pd.NA]}))
+    {'jumin': '住民記録'}
+    """
+    if sources is None or sources.empty or not {SOURCE_ID_HEADER, "名称"} <= set(sources.columns):
+        return {}
+    pairs = zip(sources[SOURCE_ID_HEADER], sources["名称"], strict=True)
+    return {cell_text(key): cell_text(name) for key, name in pairs if cell_text(key) and cell_text(name)}
+
+
+def with_source_names(
+    frame: pd.DataFrame | None, columns: tuple[ColumnSpec, ...], names: dict[str, str]
+) -> pd.DataFrame | None:
+    """``frame`` with its blank source-name cells filled from its ソースID column.
+
+    Staff read source names; the ID stays in its own (hidden) column. A source missing
+    from 取込設定 shows its ID rather than nothing. ``frame`` is not modified.
+    """
+    headers = {column.header for column in columns}
+    targets = [header for header in SOURCE_NAME_HEADERS if header in headers]
+    if frame is None or frame.empty or not targets or SOURCE_ID_HEADER not in frame.columns:
+        return frame
+    ids = [cell_text(value) for value in frame[SOURCE_ID_HEADER]]
+    filled = frame.copy()
+    for header in targets:
+        current = (
+            [cell_text(value) for value in frame[header]] if header in frame.columns else [""] * len(ids)
+        )
+        filled[header] = [now or names.get(key, key) for now, key in zip(current, ids, strict=True)]
+    return filled

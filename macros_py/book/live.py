@@ -18,7 +18,7 @@ import pandas as pd
 import xlwings as xw
 
 from macros_py.actions import ACTION_BY_ID, ActionContext, ActionResult, run_action
-from macros_py.book.cells import cell_text, table_records
+from macros_py.book.cells import cell_text, source_names, table_records, with_source_names
 from macros_py.book.status import update_status
 from macros_py.config.check import validate_all_settings
 from macros_py.sheets import SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
@@ -150,9 +150,10 @@ def _execute(
         return ActionResult(action_id, False, summary=summary, messages=messages), status
     context = ActionContext(tables=tables, workbook_dir=workbook_dir, user_name=user_name)
     result = run_action(action_id, context)
+    names = source_names(tables.get("sources"))  # staff read source names, not IDs
     for key, table in result.tables.items():
         if key in SHEET_BY_KEY:
-            write_table(book, SHEET_BY_KEY[key], table)
+            write_table(book, SHEET_BY_KEY[key], with_source_names(table, SHEET_BY_KEY[key].columns, names))
         else:
             logger.warning("action %s returned a table for unknown sheet %r", action_id, key)
     return result, status

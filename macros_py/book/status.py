@@ -7,11 +7,12 @@ from datetime import datetime
 import pandas as pd
 
 from macros_py.actions import ACTIONS, ActionResult, ActionSpec
-from macros_py.sheets import STATUS
+from macros_py.sheets import LOG, STATUS
 
-__all__ = ["status_table", "update_status"]
+__all__ = ["status_table", "update_status", "warnings_of"]
 
 _MAX_WARNING_CHARS = 500
+_WARNING_KINDS = ("警告", "エラー")
 
 
 def status_table(status: pd.DataFrame | None, actions: tuple[ActionSpec, ...] = ACTIONS) -> pd.DataFrame:
@@ -31,10 +32,35 @@ def status_table(status: pd.DataFrame | None, actions: tuple[ActionSpec, ...] = 
     return pd.DataFrame(rows, columns=STATUS.headers)
 
 
+def _logged_as_warning(result: ActionResult) -> set[str]:
+    """Texts the action's own ログ rows mark 警告 or エラー."""
+    log = result.tables.get(LOG.key)
+    if log is None or log.empty or not {"区分", "内容"} <= set(log.columns):
+        return set()
+    marked = log[log["区分"].astype(str).isin(_WARNING_KINDS)]
+    return {str(text) for text in marked["内容"]}
+
+
+def warnings_of(result: ActionResult) -> list[str]:
+    """The messages of ``result`` that belong in the 警告 column (never the plain count line).
+
+    An action that classifies its messages says so in ``result.warnings``. Otherwise a
+    failed run shows every message (they say why it failed) and a successful run shows
+    the messages its own ログ rows mark 警告 or エラー; completion and count lines are
+    informational and stay out.
+    """
+    if result.warnings is not None:
+        return list(result.warnings)
+    if not result.ok:
+        return list(result.messages)
+    logged = _logged_as_warning(result)
+    return [message for message in result.messages if message in logged]
+
+
 def update_status(
     status: pd.DataFrame | None, result: ActionResult, when: datetime, user_name: str
 ) -> pd.DataFrame:
-    """The status table after ``result``: the action's row shows time, outcome, counts, messages.
+    """The status table after ``result``: the action's row shows time, outcome, counts, warnings.
 
     Args:
         status: The current status table (harvested), or ``None``.
@@ -50,7 +76,7 @@ def update_status(
     label = labels.get(result.action)
     if label is None:
         return table
-    warnings = " / ".join(result.messages)
+    warnings = " / ".join(warnings_of(result))
     if len(warnings) > _MAX_WARNING_CHARS:
         warnings = warnings[: _MAX_WARNING_CHARS - 1] + "…"
     mask = table["操作"] == label

@@ -84,7 +84,8 @@ def import_errors_table(store, outcomes: list[FileResult]) -> pd.DataFrame:
     )
     cells["行"] = cells["行"].astype("Int64")
     table = pd.concat([files, cells], ignore_index=True) if len(files) else cells
-    return table[IMPORT_ERRORS.headers].reset_index(drop=True)
+    # ソース名 is filled from 取込設定 when the tab is written (book/cells.py with_source_names).
+    return table.reindex(columns=IMPORT_ERRORS.headers).reset_index(drop=True)
 
 
 def _file_entry(o: FileResult) -> tuple[str, str]:

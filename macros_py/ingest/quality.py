@@ -27,10 +27,11 @@ from macros_py.store import Store
 from macros_py.store.tables_ingest import import_field_counts
 from macros_py.vocabulary import FIELD_BY_LABEL
 
-__all__ = ["ALLOWED_AGE_DAYS", "freshness_table", "quality_report"]
+__all__ = ["ALLOWED_AGE_DAYS", "freshness_label", "freshness_table", "quality_report"]
 
+# How old an extract may be (days before 基準日) and still be current, per 更新頻度.
 ALLOWED_AGE_DAYS: dict[str, int | None] = {
-    "日次": 1,
+    "日次": 3,  # a Friday extract is still current on Monday
     "週次": 7,
     "月次": 31,
     "学期": 122,
@@ -40,9 +41,31 @@ ALLOWED_AGE_DAYS: dict[str, int | None] = {
 
 
 def _age_days(extract: object, reference_date: dt.date) -> int | None:
-    if extract is None or pd.isna(extract):
+    """Days from the extract date to 基準日; negative when the extract is dated later."""
+    if extract is None or extract == "" or pd.isna(extract):
         return None
     return (reference_date - pd.Timestamp(extract).date()).days
+
+
+def freshness_label(age: int | None, rhythm: str) -> str:
+    """The 鮮度 staff read for an extract ``age`` days old and a source's 更新頻度.
+
+    Never a negative number of days: an extract dated after 基準日 (a wrong 基準日 or
+    extract date) is named as such.
+
+    >>> freshness_label(None, "月次"), freshness_label(10, "月次"), freshness_label(40, "月次")
+    ('未取込', '最新(10日前)', '古い(40日前・月次)')
+    >>> freshness_label(-3, "週次"), freshness_label(400, "随時")
+    ('最新(抽出日が基準日より後)', '随時(400日前)')
+    """
+    if age is None:
+        return "未取込"
+    if age < 0:
+        return "最新(抽出日が基準日より後)"
+    allowed = ALLOWED_AGE_DAYS.get(rhythm)
+    if allowed is None:
+        return f"随時({age}日前)"
+    return f"最新({age}日前)" if age <= allowed else f"古い({age}日前・{rhythm})"
 
 
 def _timeliness(age: int | None, rhythm: str) -> float | None:
@@ -209,6 +232,8 @@ def _source_row(
     timeliness = _timeliness(age, source.update_rhythm)
     if timeliness is not None and timeliness < 1.0:
         notes.append(f"抽出日が {age} 日前です(更新頻度: {source.update_rhythm})")
+    if age is not None and age < 0:
+        notes.append(f"抽出日が基準日より {-age} 日後です(基準日か抽出日を確認してください)")
     consistency = None
     if count and has_residents and source.source_id != resident_source_id:
         for unknown_key, label in (("unknown_resident", "宛名番号"), ("unknown_household", "世帯番号")):
@@ -261,15 +286,10 @@ def quality_report(
 def freshness_table(quality: pd.DataFrame, config: MappingConfig, reference_date: dt.date) -> pd.DataFrame:
     """The 操作 tab freshness table, derived from the quality report rows."""
     rhythm = {source.source_id: source.update_rhythm for source in config.sources}
-    labels = []
-    for source_id, extract in zip(quality["ソースID"], quality["抽出日"], strict=True):
-        if not extract:
-            labels.append("未取込")
-            continue
-        age = _age_days(extract, reference_date)
-        allowed = ALLOWED_AGE_DAYS.get(rhythm.get(source_id, "随時"))
-        stale = allowed is not None and age is not None and age > allowed
-        labels.append(f"古い({age}日前)" if stale else f"最新({age}日前)")
+    labels = [
+        freshness_label(_age_days(extract, reference_date), rhythm.get(source_id, "随時"))
+        for source_id, extract in zip(quality["ソースID"], quality["抽出日"], strict=True)
+    ]
     frame = quality[["ソースID", "名称", "抽出日", "最終取込", "件数"]].copy()
     frame["鮮度"] = labels
     return frame[FRESHNESS.headers].reset_index(drop=True)
