@@ -59,6 +59,8 @@ def actions_markdown(actions: tuple[ActionSpec, ...] = ACTIONS) -> str:
     lines.append(
         "ボタンは台帳の「操作」タブにあります。マクロが使えない場合は "
         "`mimamori run <id> --workbook 台帳.xlsm` で同じ操作を実行できます。"
+        "id の代わりにボタンの名前も使えます(例: `mimamori run 取込 --workbook 台帳.xlsm`)。"
+        "使い方は `mimamori --help`、`mimamori run --help` で表示されます。"
     )
     return "\n".join(lines) + "\n"
 
