@@ -18,6 +18,8 @@ Validator = Callable[[Mapping[str, pd.DataFrame]], list[ConfigError]]
 
 # Stage validators are named here so config does not import the stages at load time.
 STAGE_VALIDATORS: tuple[str, ...] = ("macros_py.ingest.mapping:validate_mapping_tables",)
+# The tab each stage validator checks, named when the validator cannot be loaded.
+VALIDATOR_SHEETS: dict[str, str] = {"macros_py.ingest.mapping:validate_mapping_tables": "項目マッピング"}
 
 
 def _validate_settings(tables: Mapping[str, pd.DataFrame]) -> list[ConfigError]:
@@ -26,6 +28,17 @@ def _validate_settings(tables: Mapping[str, pd.DataFrame]) -> list[ConfigError]:
     except ConfigErrors as error:
         return list(error.errors)
     return []
+
+
+def _unloadable(path: str) -> ConfigError:
+    sheet = VALIDATOR_SHEETS.get(path, "設定")
+    return ConfigError(
+        sheet,
+        None,
+        None,
+        f"「{sheet}」タブの入力チェックを読み込めなかったため、内容を確かめられません。"
+        "mimamori の導入に問題があります。管理者に連絡し、入れ直してください(詳細はログファイル)。",
+    )
 
 
 def validate_all_settings(tables: Mapping[str, pd.DataFrame]) -> list[ConfigError]:
@@ -37,7 +50,9 @@ def validate_all_settings(tables: Mapping[str, pd.DataFrame]) -> list[ConfigErro
         try:
             validator: Validator = getattr(importlib.import_module(module_name), function_name)
         except (ImportError, AttributeError):
-            logger.debug("validator %s not available", path)
+            # A check that cannot run must never pass silently: the tabs are unchecked.
+            logger.error("stage validator %s could not be loaded", path, exc_info=True)
+            errors.append(_unloadable(path))
             continue
         errors += validator(tables)
     return errors
