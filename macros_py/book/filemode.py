@@ -205,7 +205,6 @@ def _harvest_checked(action_id: str, workbook_path: Path) -> dict[str, pd.DataFr
                 *(error.as_japanese() for error in errors),
             ],
         )
-    _check_backup_folder(workbook_path, _settings_or_defaults(tables).backups_to_keep)
     foreign = find_foreign_content(workbook_path, tables)
     if foreign:
         return _refused(
@@ -214,6 +213,7 @@ def _harvest_checked(action_id: str, workbook_path: Path) -> dict[str, pd.DataFr
             foreign_sheets=list(foreign.sheets),
             foreign_cells=list(foreign.cells),
         )
+    _check_backup_folder(workbook_path, _settings_or_defaults(tables).backups_to_keep)
     return tables
 
 
