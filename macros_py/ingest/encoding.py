@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,10 @@ AUTO = "自動"
 _BLOCK = 4 * 1024 * 1024
 _BOM = codecs.BOM_UTF8
 _LABELS = {"cp932": "CP932(Shift_JIS)", "utf-8": "UTF-8"}
+# C0 control characters other than tab, line feed and carriage return, DEL, and UTF-8
+# C1 controls. No CP932 trail byte is below 0x40 or 0x7F, so the bytes are unambiguous
+# (``\xc2[\x80-\x9f]`` can be two CP932 characters: then the readers only look in vain).
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 
 class EncodingError(ValueError):
@@ -33,6 +38,8 @@ class FileScan:
     sha256: str
     size: int
     has_quotes: bool = True  # a '"' occurs: cells may span lines (False only when certain)
+    control_line: int | None = None  # first line holding a control character (NUL, ...)
+    ends_with_newline: bool = True  # False: the last line may have been cut off
 
 
 class _Checker:
@@ -102,6 +109,8 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
     has_bom = False
     non_ascii = False
     quotes = False
+    control_line: int | None = None
+    last_byte = b"\n"
     size = 0
     with open(path, "rb") as stream:
         first = True
@@ -117,6 +126,9 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
             first = False
             size += len(block)
             quotes = quotes or b'"' in block
+            if control_line is None and (control := CONTROL_BYTES.search(block)):
+                control_line = utf8.newlines + block.count(b"\n", 0, control.start()) + 1
+            last_byte = block[-1:] or last_byte
             if not non_ascii and block_for_decoders and max(block_for_decoders) >= 0x80:
                 non_ascii = True
             final = not block
@@ -126,6 +138,7 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
             if final or (not utf8.ok and not cp932.ok):
                 break
     name = path.name
+    shape = (control_line, last_byte in (b"\n", b"\r"))
     sha = digest.hexdigest() if size and (utf8.ok or cp932.ok) else file_sha256(path)
     if wanted == AUTO:
         if has_bom or utf8.ok:
@@ -134,9 +147,9 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                     f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
                     "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
                 )
-            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes)
+            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *shape)
         if cp932.ok:
-            return FileScan("cp932", sha, size, quotes)
+            return FileScan("cp932", sha, size, quotes, *shape)
         raise EncodingError(
             f"ファイル「{name}」の文字コードを判定できません: UTF-8 としては{utf8.failed_line}行目、"
             f"CP932(Shift_JIS) としては{cp932.failed_line}行目に読めないバイトがあります。"
@@ -153,11 +166,11 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                 f"ファイル「{name}」の{cp932.failed_line}行目に CP932(Shift_JIS) として読めないバイトがあります。"
                 "ファイルが壊れていないか、文字コードが正しいか確認してください。"
             )
-        return FileScan("cp932", sha, size, quotes)
+        return FileScan("cp932", sha, size, quotes, *shape)
     if not utf8.ok:
         hint = "CP932(Shift_JIS) のようです。" if cp932.ok else ""
         raise EncodingError(
             f"ファイル「{name}」の{utf8.failed_line}行目に UTF-8 として読めないバイトがあります。{hint}"
             "取込設定の「文字コード」を確認してください。"
         )
-    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes)
+    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *shape)

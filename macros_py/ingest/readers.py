@@ -24,12 +24,20 @@ import numpy as np
 import pandas as pd
 
 from macros_py.hookspecs import hookimpl
-from macros_py.ingest.encoding import EncodingError, file_sha256, scan_text_file
+from macros_py.ingest.csv_fields import RecordFields, record_fields, unclosed_quote_line
+from macros_py.ingest.encoding import EncodingError, FileScan, file_sha256, scan_text_file
 from macros_py.ingest.mapping import SourceSpec
+from macros_py.ingest.row_marks import mark_rows
 
 __all__ = ["RawChunk", "RawTable", "ReadError", "ReaderSpec", "read_csv_table", "read_xlsx_table"]
 
 logger = logging.getLogger(__name__)
+
+# Control characters removed from every cell (tab, line feed and carriage return stay).
+CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_CONTROL_TABLE = {
+    code: None for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]
+}
 
 
 class ReadError(ValueError):
@@ -102,9 +110,61 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return blank
 
 
+@dataclass
+class _ShortRows:
+    """Finds rows with fewer fields than the header among a chunk's rows (see csv_fields)."""
+
+    path: Path
+    scan: FileScan
+    width: int
+    fields: RecordFields | None = None  # counted once, when a row first ends in an empty cell
+
+    def mark(self, frame: pd.DataFrame, starts: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+        if self.width < 2:
+            return frame, starts
+        candidates = np.flatnonzero((frame[self.width - 1] == "").to_numpy(dtype=bool))
+        if not candidates.size:
+            return frame, starts
+        if self.fields is None:
+            self.fields = record_fields(self.path, self.scan.encoding, quoted=self.scan.has_quotes)
+        counts = self.fields.at(starts[candidates], default=self.width)
+        short = counts < self.width
+        rows, counts = candidates[short], counts[short]
+        reasons = [
+            f"ファイル「{self.path.name}」の{line}行目は列が{count}個しかありません(見出しは{self.width}列)。"
+            "ファイルが途中で切れているか、区切りの「,」が抜けています。"
+            for line, count in zip(starts[rows], counts, strict=True)
+        ]
+        return mark_rows(frame, starts, rows, reasons)
+
+
+def _without_controls(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.columns:
+        frame[column] = frame[column].str.replace(CONTROL_CHARACTERS, "", regex=True)
+    return frame
+
+
+def _parser_error(path: Path, encoding: str, error: Exception) -> ReadError:
+    text = str(error)
+    if "EOF inside string" in text:
+        line = unclosed_quote_line(path, encoding)
+        where = f"{line}行目で始まる" if line else ""
+        return ReadError(
+            f'ファイル「{path.name}」の{where}「"」で囲まれた値が閉じられていません'
+            '(ファイルが途中で切れているか、引用符「"」が1つ多い可能性があります)。'
+        )
+    line = re.search(r"line (\d+)", text)
+    where = f"{int(line.group(1))}行目付近" if line else "途中"
+    return ReadError(
+        f"ファイル「{path.name}」の{where}で列の数が見出しより多い行があります(区切りの「,」や引用符を確認してください)。"
+    )
+
+
 def _csv_chunks(
-    path: Path, encoding: str, header_row: int, width: int, chunk_rows: int, quoted: bool = True
+    path: Path, scan: FileScan, header_row: int, width: int, chunk_rows: int
 ) -> Iterator[RawChunk]:
+    encoding, quoted = scan.encoding, scan.has_quotes
+    short_rows = _ShortRows(path, scan, width)
     next_line = header_row + 1
     reader = pd.read_csv(
         path,
@@ -131,18 +191,16 @@ def _csv_chunks(
                 + np.concatenate(([0], np.cumsum(embedded)[:-1]))
             )
             next_line = int(starts[-1] + embedded[-1] + 1) if len(frame) else next_line
+            if scan.control_line is not None:
+                frame = _without_controls(frame)
             blank = _blank_rows(frame)
             if blank.any():
                 frame = frame.loc[~blank].reset_index(drop=True)
                 starts = starts[~blank]
             if len(frame):
-                yield RawChunk(frame, starts)
+                yield RawChunk(*short_rows.mark(frame, starts))
     except pd.errors.ParserError as error:
-        line = re.search(r"line (\d+)", str(error))
-        where = f"{int(line.group(1))}行目付近" if line else "途中"
-        raise ReadError(
-            f"ファイル「{path.name}」の{where}で列の数が見出しより多い行があります(区切りの「,」や引用符を確認してください)。"
-        ) from error
+        raise _parser_error(path, encoding, error) from error
     except UnicodeDecodeError as error:
         raise ReadError(
             f"ファイル「{path.name}」に文字コード {encoding} として読めないバイトがあります。"
@@ -163,8 +221,23 @@ def read_csv_table(path: Path, source: SourceSpec, chunk_rows: int = 100_000) ->
         raise ReadError(f"ファイル「{path.name}」は空です(0バイト)。")
     headers = _read_csv_header(path, scan.encoding, source.header_row)
     width = max(len(headers), 1)
-    chunks = _csv_chunks(path, scan.encoding, source.header_row, width, chunk_rows, scan.has_quotes)
-    return RawTable(headers=headers, sha256=scan.sha256, chunks=chunks, encoding=scan.encoding)
+    chunks = _csv_chunks(path, scan, source.header_row, width, chunk_rows)
+    return RawTable(
+        headers=headers, sha256=scan.sha256, chunks=chunks, encoding=scan.encoding, notes=_notes(path, scan)
+    )
+
+
+def _notes(path: Path, scan: FileScan) -> list[str]:
+    notes = []
+    if scan.control_line is not None:
+        notes.append(
+            f"ファイル「{path.name}」に制御文字(NUL など、{scan.control_line}行目から)があり、取り除いて読みました。"
+        )
+    if not scan.ends_with_newline:
+        notes.append(
+            f"ファイル「{path.name}」は改行で終わっていません。最後の行が途中で切れていないか確認してください。"
+        )
+    return notes
 
 
 # ---------------------------------------------------------------- xlsx
@@ -176,7 +249,7 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return value if value.isprintable() else value.translate(_CONTROL_TABLE)
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
     if isinstance(value, dt.date):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from macros_py.ingest.mapping import JOINABLE, CodeTable, ColumnMapping
+from macros_py.ingest.row_marks import WHOLE_ROW, marked_rows
 from macros_py.ingest.values_json import encode_values
 from macros_py.normalize.dates import parse_dates
 from macros_py.normalize.numbers import parse_integers, parse_numbers
@@ -28,6 +29,9 @@ __all__ = ["CANONICAL_COLUMNS", "MappedChunk", "Target", "apply_mapping", "fille
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(field.identifier for field in CANONICAL_FIELDS)
 QUARANTINE_COLUMNS: tuple[str, ...] = ("position", "row_number", "column_name", "value", "reason")
 REASON_REQUIRED = "必須項目が空です"
+# Keys joined exactly (宛名番号, 世帯番号, 生徒番号): stored width-folded, dashes as "-".
+KEY_IDENTIFIERS: frozenset[str] = frozenset({"resident_id", "household_id", "student_number"})
+_DASHES = "[\u2010-\u2015\u2212\u30fc\uff70]"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,16 @@ def _joined(frame: pd.DataFrame, target: Target) -> tuple[pd.Series, pd.Series]:
     return raw, text
 
 
+def key_text(text: pd.Series) -> pd.Series:
+    """Keys as joined: full-width digits and letters folded (NFKC), any dash written ``-``.
+
+    Examples:
+        >>> key_text(pd.Series(["０００１", "１２３－４５", "12‐3", "A-1"], dtype="str")).tolist()
+        ['0001', '123-45', '12-3', 'A-1']
+    """
+    return fold_width(text).str.replace(_DASHES, "-", regex=True)
+
+
 def _fold_set(values: Sequence[str]) -> set[str]:
     return {unicodedata.normalize("NFKC", value).strip().upper() for value in values}
 
@@ -160,6 +174,8 @@ def _parse_target(
         values = values.where(~unknown)
     elif kind == "フラグ":
         values, errors = _parse_flags(target, text, empty, errors)
+    elif target.identifier in KEY_IDENTIFIERS:
+        values = key_text(text).where(~empty)
     else:
         values = text.where(~empty)
         if target.identifier == "sex":
@@ -200,17 +216,30 @@ def apply_mapping(
     """
     frame = chunk_frame.reset_index(drop=True)
     n = len(frame)
-    rows = pd.Series(np.asarray(row_numbers, dtype="int64"))
-    bad = np.zeros(n, dtype=bool)
-    problems: list[pd.DataFrame] = []
+    whole, whole_reasons, whole_texts, numbers = marked_rows(frame, row_numbers)
+    rows = pd.Series(numbers)
+    bad = whole.copy()
     positions = np.arange(n, dtype="int64")
+    problems: list[pd.DataFrame] = []
+    if whole.any():  # rows the reader could not read whole: one entry each, no cell checks
+        problems.append(
+            pd.DataFrame(
+                {
+                    "position": positions[whole],
+                    "row_number": numbers[whole],
+                    "column_name": WHOLE_ROW,
+                    "value": whole_texts[whole].to_numpy(),
+                    "reason": whole_reasons[whole].to_numpy(),
+                }
+            )
+        )
     out: dict[str, pd.Series] = {"position": pd.Series(positions), "row_number": rows}
     value_fields: list[tuple[str, str, pd.Series]] = []
     filled: dict[str, np.ndarray] = {}
     for target in targets:
         raw, text = _joined(frame, target)
         values, errors = _parse_target(target, text, code_tables, not_after)
-        failing = (errors != "").to_numpy()
+        failing = (errors != "").to_numpy() & ~whole
         if failing.any():
             bad |= failing
             problems.append(

@@ -1,0 +1,162 @@
+"""Rows are whole or quarantined: short rows, cut-off files, unclosed quotes, control
+characters and full-width keys, through the import action on real files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fixtures.ingest import make_fixtures as fx
+from fixtures.ingest.helpers import context_for, mapping_tables, only_file, run_import, source_row
+
+from macros_py.ingest.query import current_records
+
+NAME = "住民記録/住民記録_20251130.csv"
+LINES = [
+    "宛名番号,氏名,生年月日,性別,住所,方書,備考",
+    "0001,山田　太郎,R5.4.1,1,みどり村1番地,,",
+    "0002,山田　花子,平成元年1月8日,2,みどり村1番地",
+    "0003,佐藤　次郎,H27/10/03,1,みどり村2番地,,メモ",
+]
+
+
+def _write(tmp_path, lines: list[str], *, ending: str = "\r\n", encoding: str = "cp932", raw: bytes = b""):
+    folder = tmp_path / "exports" / "住民記録"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "住民記録_20251130.csv"
+    path.write_bytes(("\r\n".join(lines) + ending).encode(encoding) + raw)
+    return path
+
+
+def _records(tmp_path):
+    return current_records(context_for(tmp_path).store, "jumin").sort_values("row_number")
+
+
+def _whole_row_errors(result):
+    errors = result.tables["import_errors"]
+    return errors.loc[errors["列"] == "(行全体)"]
+
+
+def test_a_row_with_fewer_fields_than_the_header_is_quarantined_naming_file_line_and_counts(tmp_path):
+    _write(tmp_path, LINES)
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert (entry["read"], entry["stored"], entry["quarantined"]) == (3, 2, 1)
+    (error,) = _whole_row_errors(result).to_dict("records")
+    assert (error["ファイル"], error["行"]) == (NAME, 3)
+    assert "住民記録_20251130.csv" in error["理由"] and "3行目" in error["理由"]
+    assert "5個" in error["理由"] and "見出しは7列" in error["理由"]
+    assert error["値"] == "0002,山田　花子,平成元年1月8日,2,みどり村1番地"
+    assert _records(tmp_path)["resident_id"].tolist() == ["0001", "0003"]
+
+
+def test_empty_trailing_cells_with_all_their_commas_are_a_whole_row(tmp_path):
+    _write(tmp_path, [LINES[0], LINES[1], "0004,,R5.4.1,,,,"])
+    entry = only_file(run_import(tmp_path))
+    assert (entry["stored"], entry["quarantined"]) == (2, 0)
+
+
+def test_a_file_cut_off_mid_line_quarantines_its_last_line_and_warns(tmp_path):
+    _write(tmp_path, [*LINES[:2], LINES[3], "0004,高橋"], ending="")
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert (entry["stored"], entry["quarantined"]) == (2, 1)
+    (error,) = _whole_row_errors(result).to_dict("records")
+    assert error["行"] == 4 and "2個" in error["理由"] and error["値"] == "0004,高橋"
+    assert (
+        "改行で終わっていません"
+        in json.dumps(result.to_json(), ensure_ascii=False) + result.tables["log"].to_string()
+    )
+
+
+def test_short_rows_in_a_quoted_file_count_fields_by_csv_rules(tmp_path):
+    lines = [
+        LINES[0],
+        '"0001","山田　太郎","R5.4.1","1","みどり村1番地","コーポ\r\n2階",""',
+        '"0002","佐藤, 次郎","R5.4.1","1"',
+        '"0003","鈴木 ""三郎""","R5.4.1","1","みどり村","",""',
+    ]
+    _write(tmp_path, lines)
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert (entry["stored"], entry["quarantined"]) == (2, 1)
+    (error,) = _whole_row_errors(result).to_dict("records")
+    assert error["行"] == 4 and "4個" in error["理由"]
+    assert _records(tmp_path)["row_number"].tolist() == [2, 5]
+
+
+def test_a_quote_never_closed_refuses_the_file_naming_the_line_where_it_began(tmp_path):
+    _write(tmp_path, [*LINES[:2], LINES[3], '0004,"高橋,R5.4.1,1', "0005,田中,R5.4.1,1,,,"])
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert entry["refused"] and "4行目で始まる" in entry["reason"] and "閉じられていません" in entry["reason"]
+    assert _records(tmp_path).empty
+
+
+def test_nul_and_other_control_characters_are_removed_and_reported(tmp_path):
+    _write(
+        tmp_path, [LINES[0], "0001,山田\x00　太郎,R5.4.1,1,みどり\x07村,,", "0002,\x1b佐藤,R5.4.1,2,,,\x7f"]
+    )
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert (entry["stored"], entry["quarantined"]) == (2, 0)
+    records = _records(tmp_path)
+    assert records["name"].tolist() == ["山田　太郎", "佐藤"]
+    assert records["address"].tolist()[0] == "みどり村"
+    assert [json.loads(text) for text in records["values_json"]][1] == {"備考": None}
+    everything = json.dumps(result.to_json(), ensure_ascii=False) + result.tables["log"].to_string()
+    assert "制御文字" in everything and "2行目" in everything
+
+
+KEY_COLUMNS = [
+    ["jumin", "宛名番号", "宛名番号", "文字", "", "はい"],
+    ["jumin", "世帯番号", "世帯番号", "文字", "", ""],
+    ["jumin", "氏名", "氏名", "文字", "", ""],
+]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_full_width_digits_and_dashes_in_keys_are_folded_so_exact_joins_work(tmp_path, file_format):
+    rows = [
+        ["０００１", "Ｈ１２３－４５", "山田"],
+        ["0002", "H123‐45", "山田"],
+        ["０\x00００３", "h123−45", "佐藤"],
+    ]
+    folder = tmp_path / "exports" / "住民記録"
+    if file_format == "csv":
+        fx.write_csv(folder, "住民記録_20251130.csv", rows, header=["宛名番号", "世帯番号", "氏名"])
+    else:
+        import xlsxwriter
+
+        folder.mkdir(parents=True)
+        workbook = xlsxwriter.Workbook(str(folder / "住民記録_20251130.xlsx"))
+        sheet = workbook.add_worksheet()
+        for index, row in enumerate([["宛名番号", "世帯番号", "氏名"], *rows]):
+            sheet.write_row(index, 0, row)
+        workbook.close()
+    sources = [source_row("jumin", f"住民記録/*.{file_format}", 形式=file_format)]
+    entry = only_file(run_import(tmp_path, mapping_tables(sources=sources, columns=KEY_COLUMNS)))
+    assert (entry["stored"], entry["quarantined"]) == (3, 0)
+    records = _records(tmp_path)
+    assert records["resident_id"].tolist() == ["0001", "0002", "0003"]
+    assert records["household_id"].tolist() == ["H123-45", "H123-45", "h123-45"]
+    assert records["name"].tolist() == ["山田", "山田", "佐藤"]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_short_row_deep_in_a_large_streamed_file_is_quarantined(tmp_path, quoted):
+    """Over 4 MiB: mapped chunk by chunk (the streamed path), short row found by line."""
+    template = (
+        '"{:06d}","山田　太郎{}","R5.4.1","1","みどり村1番地","","備考です"'
+        if quoted
+        else ("{:06d},山田　太郎{},R5.4.1,1,みどり村1番地,,備考です")
+    )
+    lines = [LINES[0], *(template.format(number, number) for number in range(90_000))]
+    lines[50_001] = "050000,山田"
+    path = _write(tmp_path, lines)
+    assert path.stat().st_size > 4 * 1024 * 1024
+    result = run_import(tmp_path)
+    entry = only_file(result)
+    assert (entry["read"], entry["stored"], entry["quarantined"]) == (90_000, 89_999, 1)
+    (error,) = _whole_row_errors(result).to_dict("records")
+    assert error["行"] == 50_002 and "2個" in error["理由"]
