@@ -309,3 +309,42 @@ def test_log_tab_keeps_the_history_of_recent_runs_across_actions(tmp_path):
     assert list(log["操作"].tail(3)) == ["設定チェック", "設定チェック", "名寄せ"]
     assert log.iloc[-1]["区分"] == "エラー" and "住民記録" in log.iloc[-1]["内容"]
     _assert_japanese_only(*log["内容"].tail(5))
+
+
+def _vba_text_functions(source: str) -> dict[str, str]:
+    """Decode the Buttons module's message functions (ChrW codes and quoted ASCII) back to text."""
+    texts: dict[str, str] = {}
+    for name, body in re.findall(
+        r"Private Function (\w+)\(\) As String\r\n(.*?)End Function", source, flags=re.S
+    ):
+        tokens = re.findall(r'ChrW\((\d+)\)|"((?:[^"]|"")*)"', body)
+        texts[name] = "".join(chr(int(code)) if code else text.replace('""', '"') for code, text in tokens)
+    return texts
+
+
+def test_buttons_module_checks_the_interpreter_and_guides_in_japanese(tmp_path):
+    from oletools.olevba import VBA_Parser
+
+    from macros_py.book.vba_sources import BUTTON_MESSAGES, INSTALL_GUIDE
+
+    path = build_workbook(tmp_path / "mimamori.xlsm")
+    parser = VBA_Parser(str(path))
+    try:
+        modules = {name: code for _, _, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+    source = modules["Buttons.bas"]
+    assert source.isascii()
+    assert "Private Function RunPython(PythonCommand As String)" in source
+    assert 'GetConfig("INTERPRETER_WIN", "")' in source and "If Not FileExists(Interpreter)" in source
+    assert "On Error GoTo Failed" in source and "xlwings.RunPython PythonCommand" in source
+    assert _vba_text_functions(source) == BUTTON_MESSAGES
+    assert all(INSTALL_GUIDE in text for key, text in BUTTON_MESSAGES.items() if key != "MessageTitle")
+    guide = (REPOSITORY / INSTALL_GUIDE).read_text(encoding="utf-8")
+    assert (
+        "## 9. ボタンが動かないとき" in guide and "ボタンが動かないとき" in BUTTON_MESSAGES["MessageFailed"]
+    )
+    # Every English box xlwings.bas itself shows on Windows is explained in the guide.
+    xlwings_source = modules["xlwings.bas"]
+    windows_boxes = {"Could not find Interpreter!", "Embedded code requires a valid LICENSE_KEY."}
+    assert all(f'MsgBox "{box}"' in xlwings_source and f"`{box}`" in guide for box in windows_boxes)

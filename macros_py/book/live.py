@@ -18,10 +18,12 @@ import pandas as pd
 import xlwings as xw
 
 from macros_py.actions import ACTION_BY_ID, ActionContext, ActionResult, run_action
+from macros_py.book.carry_over import carry_review_memos, merged_log
 from macros_py.book.cells import cell_text, source_names, table_records, with_source_names
 from macros_py.book.status import update_status
 from macros_py.config.check import validate_all_settings
-from macros_py.sheets import SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
+from macros_py.failures import unexpected_error_message
+from macros_py.sheets import LINK_REVIEW, LOG, SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,10 @@ def _execute(
     result = run_action(action_id, context)
     names = source_names(tables.get("sources"))  # staff read source names, not IDs
     for key, table in result.tables.items():
+        if key == LOG.key:  # the ログ tab keeps the recent history of every action
+            table = merged_log(read_table(book, LOG), table)
+        elif key == LINK_REVIEW.key:  # memos on undecided rows follow their pair
+            table, _lost = carry_review_memos(tables.get(LINK_REVIEW.key), table)
         if key in SHEET_BY_KEY:
             write_table(book, SHEET_BY_KEY[key], with_source_names(table, SHEET_BY_KEY[key].columns, names))
         else:
@@ -185,12 +191,12 @@ def run_in_book(
     status: pd.DataFrame | None = None
     try:
         result, status = _execute(book, action_id, user_name, workbook_dir)
-    except Exception as error:  # the workbook itself is damaged or unexpected: tell staff
+    except Exception:  # the workbook itself is damaged or unexpected: tell staff (detail in the log)
         logger.exception("live action %s failed", action_id)
         result = ActionResult(
             action_id,
             False,
-            messages=[f"「{spec.label}」の実行中にエラーが発生しました: {type(error).__name__}: {error}"],
+            messages=[unexpected_error_message(spec.label)],
         )
     try:
         write_table(book, STATUS, update_status(status, result, datetime.now(), user_name))

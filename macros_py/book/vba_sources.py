@@ -21,12 +21,15 @@ from macros_py.book.vba import VbaModule
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BUTTON_MESSAGES",
+    "INSTALL_GUIDE",
     "PINNED_XLWINGS_VERSION",
     "STUB_RECORD_CELL",
     "buttons_module",
     "document_modules",
     "templates_folder",
     "vba_modules",
+    "vba_text_function",
     "xlwings_module",
 ]
 
@@ -66,8 +69,54 @@ def _render(template_name: str, **values: object) -> str:
     return _crlf(environment.get_template(template_name).render(**values))
 
 
+INSTALL_GUIDE = "docs/install-windows.md"
+# Japanese texts of the Buttons module (shown in VBA message boxes) by function name.
+BUTTON_MESSAGES: dict[str, str] = {
+    "MessageTitle": "みまもり台帳",
+    "MessageInterpreterMissing": (
+        "このパソコンで、みまもりの Python が見つかりません。ボタンを使うには Python とみまもりの"
+        f"インストールが必要です。手順はインストール手順書({INSTALL_GUIDE})の「ボタンが動かないとき」を"
+        "見てください。それまでは、管理者がファイルモード(mimamori run)で実行できます。"
+    ),
+    "MessageFailed": (
+        "ボタンの処理を始められませんでした。インストール手順書"
+        f"({INSTALL_GUIDE})の「ボタンが動かないとき」を見て、次の番号を管理者に伝えてください。"
+    ),
+}
+_CHUNK = 12  # characters per VBA line (a line holds at most 1023 characters)
+
+
+def _vba_literal(text: str) -> str:
+    """A VBA expression for ``text`` in ASCII only: quoted ASCII runs and ChrW for the rest."""
+    parts: list[str] = []
+    ascii_run = ""
+    for character in text:
+        if character.isascii() and character.isprintable():
+            ascii_run += character.replace('"', '""')
+            continue
+        if ascii_run:
+            parts.append(f'"{ascii_run}"')
+            ascii_run = ""
+        parts.append(f"ChrW({ord(character)})")
+    if ascii_run:
+        parts.append(f'"{ascii_run}"')
+    return " & ".join(parts) or '""'
+
+
+def vba_text_function(name: str, text: str) -> str:
+    """A private VBA function returning ``text`` (built a few characters per line)."""
+    lines = ["", f"Private Function {name}() As String", "    Dim Text As String"]
+    for start in range(0, len(text), _CHUNK):
+        lines.append(f"    Text = Text & {_vba_literal(text[start : start + _CHUNK])}")
+    lines += [f"    {name} = Text", "End Function"]
+    return "\n".join(lines)
+
+
 def buttons_module(actions: tuple[ActionSpec, ...] = ACTIONS) -> VbaModule:
     """The ``Buttons`` module: one ``Public Sub Run_<id>()`` per action.
+
+    The module's own private ``RunPython`` checks the interpreter and turns VBA errors
+    into Japanese guidance pointing to the install guide before calling xlwings.
 
     Args:
         actions: The action registry.
@@ -75,7 +124,8 @@ def buttons_module(actions: tuple[ActionSpec, ...] = ACTIONS) -> VbaModule:
     Returns:
         The module, ASCII-only with CRLF line endings.
     """
-    return VbaModule("Buttons", _render("Buttons.bas.j2", actions=actions))
+    functions = "\n".join(vba_text_function(name, text) for name, text in BUTTON_MESSAGES.items())
+    return VbaModule("Buttons", _render("Buttons.bas.j2", actions=actions, message_functions=functions))
 
 
 def xlwings_module(stub_sheet: str | None = None) -> VbaModule:
