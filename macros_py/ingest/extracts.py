@@ -238,10 +238,15 @@ def hold_reasons(connection: Connection, new: NewExtract, rules: HoldRules) -> l
             f"{new.rows_read}行のうち{new.rows_quarantined}行({share:.0f}%)が取込エラーです"
             f"(設定「保留: 取込エラー率の上限(%)」は {rules.max_quarantine_percent:g}%)。"
         )
-    missing_before: set[str] = set()
-    if counterpart is not None:
-        missing_before = set(json.loads(counterpart.missing_columns or "[]"))
-        reasons += _count_change(new, counterpart, rules)
+    if counterpart is None:  # a file of a new role: nothing of the same kind to compare
+        return reasons
+    reasons += _count_change(new, counterpart, rules)
+    # Columns the current file lacked too (or unknown: stored before schema 3) are no news.
+    missing_before = (
+        set(new.missing_columns)
+        if counterpart.missing_columns is None
+        else set(json.loads(counterpart.missing_columns))
+    )
     newly_missing = [column for column in new.missing_columns if column not in missing_before]
     if newly_missing:
         reasons.append(
