@@ -160,3 +160,13 @@ def test_a_short_row_deep_in_a_large_streamed_file_is_quarantined(tmp_path, quot
     assert (entry["read"], entry["stored"], entry["quarantined"]) == (90_000, 89_999, 1)
     (error,) = _whole_row_errors(result).to_dict("records")
     assert error["行"] == 50_002 and "2個" in error["理由"]
+
+
+def test_cp932_text_that_looks_like_utf8_c1_bytes_is_not_a_control_character(tmp_path):
+    assert "ﾂ亜".encode("cp932") == b"\xc2\x88\x9f"  # UTF-8 would read C2 88 as U+0088
+    _write(tmp_path, [LINES[0], "0001,ﾂ亜,R5.4.1,1,,,"])
+    result = run_import(tmp_path)
+    assert _records(tmp_path)["name"].tolist() == ["ﾂ亜"]
+    assert (
+        "制御文字" not in json.dumps(result.to_json(), ensure_ascii=False) + result.tables["log"].to_string()
+    )

@@ -20,10 +20,12 @@ AUTO = "自動"
 _BLOCK = 4 * 1024 * 1024
 _BOM = codecs.BOM_UTF8
 _LABELS = {"cp932": "CP932(Shift_JIS)", "utf-8": "UTF-8"}
-# C0 control characters other than tab, line feed and carriage return, DEL, and UTF-8
-# C1 controls. No CP932 trail byte is below 0x40 or 0x7F, so the bytes are unambiguous
-# (``\xc2[\x80-\x9f]`` can be two CP932 characters: then the readers only look in vain).
-CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+# C0 control characters other than tab, line feed and carriage return, and DEL: no CP932
+# trail byte is below 0x40 or 0x7F, so in both encodings these bytes are the characters.
+# UTF-8's C1 controls (U+0080-U+009F) are bytes C2 80-9F, which can also be two CP932
+# characters (half-width ﾂ and a kanji lead byte): they count only for UTF-8 files.
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+UTF8_C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")
 
 
 class EncodingError(ValueError):
@@ -110,6 +112,7 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
     non_ascii = False
     quotes = False
     control_line: int | None = None
+    c1_line: int | None = None
     last_byte = b"\n"
     size = 0
     with open(path, "rb") as stream:
@@ -128,6 +131,8 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
             quotes = quotes or b'"' in block
             if control_line is None and (control := CONTROL_BYTES.search(block)):
                 control_line = utf8.newlines + block.count(b"\n", 0, control.start()) + 1
+            if c1_line is None and (control := UTF8_C1_BYTES.search(block)):
+                c1_line = utf8.newlines + block.count(b"\n", 0, control.start()) + 1
             last_byte = block[-1:] or last_byte
             if not non_ascii and block_for_decoders and max(block_for_decoders) >= 0x80:
                 non_ascii = True
@@ -138,7 +143,10 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
             if final or (not utf8.ok and not cp932.ok):
                 break
     name = path.name
-    shape = (control_line, last_byte in (b"\n", b"\r"))
+    ends_with_newline = last_byte in (b"\n", b"\r")
+    utf8_lines = [line for line in (control_line, c1_line) if line is not None]
+    utf8_shape = (min(utf8_lines) if utf8_lines else None, ends_with_newline)
+    shape = (control_line, ends_with_newline)
     sha = digest.hexdigest() if size and (utf8.ok or cp932.ok) else file_sha256(path)
     if wanted == AUTO:
         if has_bom or utf8.ok:
@@ -147,7 +155,7 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                     f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
                     "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
                 )
-            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *shape)
+            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *utf8_shape)
         if cp932.ok:
             return FileScan("cp932", sha, size, quotes, *shape)
         raise EncodingError(
@@ -173,4 +181,4 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
             f"ファイル「{name}」の{utf8.failed_line}行目に UTF-8 として読めないバイトがあります。{hint}"
             "取込設定の「文字コード」を確認してください。"
         )
-    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *shape)
+    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *utf8_shape)
