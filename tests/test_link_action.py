@@ -157,7 +157,7 @@ def test_a_failing_run_leaves_no_links_behind(context, monkeypatch):
 
     monkeypatch.setattr("macros_py.link.action.link_records", failing)
     failed = run_action("link", context)
-    assert not failed.ok and "matching failed" in failed.messages[0]
+    assert not failed.ok and "matching failed" not in failed.messages[0]  # no English text for staff
     assert current_links(context.store).empty
     monkeypatch.undo()
     assert run_action("link", context).ok

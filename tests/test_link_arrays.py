@@ -8,7 +8,7 @@ from fixtures.people import MASTER_ROWS, SOURCE_ROWS, prepared_people
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from macros_py.link.arrays import ColumnCodes, column_codes, object_frame, shared_codes
+from macros_py.link.arrays import ColumnCodes, column_codes, isin_codes, object_frame, shared_codes
 from macros_py.link.blocking import block_pairs
 from macros_py.link.compare import compare_pairs
 from macros_py.link.match import resident_model_config
@@ -82,3 +82,10 @@ def test_blocking_and_comparison_are_identical_with_shared_master_codes():
     # The 髙/高 pair agrees on the surname after folding, in both paths.
     surname = [spec.name for spec in config.comparisons].index("surname")
     assert levels_shared[0 * 4 + 1, surname] == 4
+
+
+def test_isin_codes_gives_a_mask_the_caller_may_change():
+    # pandas 3 returns read-only views; matching combines masks in place (``blocked |= ...``).
+    mask = isin_codes(np.array([1, 5, 7]), np.array([7]))
+    mask |= np.array([True, False, False])
+    assert mask.tolist() == [True, False, True]

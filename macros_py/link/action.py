@@ -10,20 +10,19 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert
 
 from macros_py.actions import ActionContext, ActionResult
 from macros_py.link.arrays import object_frame
-from macros_py.link.crosswalk import load_decisions, save_decisions
+from macros_py.link.crosswalk import AUTO_CONFIRMED_BY, crosswalk_rows, load_decisions
 from macros_py.link.match import MatchOptions
-from macros_py.link.pipeline import OUTCOMES, link_records, prepare_master
+from macros_py.link.pipeline import OUTCOMES, LinkRun, link_records, prepare_master
 from macros_py.link.prepare import start_people_keys, text_values
 from macros_py.link.query import latest_run_id, linkable_records, records_by_id
-from macros_py.link.review import harvest_review, review_rows
-from macros_py.sheets import LINK_REVIEW, LOG
+from macros_py.link.review import harvest_review, review_rows, source_names
+from macros_py.sheets import LINK_REVIEW, LOG, SOURCES
 from macros_py.store import Store
 from macros_py.store.bulk import bulk_insert
-from macros_py.store.tables_link import link_models, links
+from macros_py.store.tables_link import crosswalk, link_models, links
 
 __all__ = ["current_source_records", "link_action"]
 
@@ -98,13 +97,15 @@ LINKS_PER_SLICE = 250_000
 
 
 class _LinksWriter:
-    """Inserts a run's ``links`` rows on a background thread, in one transaction.
+    """Inserts a run's ``links`` rows (and its decisions and model) on a background thread, in one transaction.
 
     The 宛名番号 joins (most records) are final before matching starts; writing them
     while the records without a number are matched overlaps SQLite's work with
     matching. Nothing is visible to other readers until :meth:`finish` commits; on
     :meth:`abort` (or any error) the transaction is rolled back. The caller must not
-    write to the store itself before :meth:`finish`.
+    write to the store itself before :meth:`finish`: staff decisions, confirmed links
+    and the model go through :meth:`put_rows`, so that a failing run stores none of them
+    (a stored decision that broke every later run could not be undone by staff).
     """
 
     def __init__(self, store: Store, run_id: int) -> None:
@@ -121,11 +122,22 @@ class _LinksWriter:
             part = slice(start, start + LINKS_PER_SLICE)
             self._futures.append(self._executor.submit(self._insert, records.iloc[part], result.iloc[part]))
 
-    def _insert(self, records: pd.DataFrame, result: pd.DataFrame) -> None:
+    def put_rows(self, table, frame: pd.DataFrame) -> None:
+        """Queue rows of another table (decisions, the model) for the same transaction."""
+        if not frame.empty:
+            self._futures.append(self._executor.submit(self._insert_rows, table, frame))
+
+    def _begin(self):
         if self._connection is None:
             self._connection = self._store.engine.connect()
             self._transaction = self._connection.begin()
-        bulk_insert(self._connection, links, _links_rows(self._run_id, records, result))
+        return self._connection
+
+    def _insert(self, records: pd.DataFrame, result: pd.DataFrame) -> None:
+        bulk_insert(self._begin(), links, _links_rows(self._run_id, records, result))
+
+    def _insert_rows(self, table, frame: pd.DataFrame) -> None:
+        bulk_insert(self._begin(), table, frame)
 
     def _end(self, commit: bool) -> None:
         if self._connection is None:
@@ -177,36 +189,34 @@ def _exact_links(master_ids: np.ndarray, master_positions: np.ndarray) -> pd.Dat
 def link_action(context: ActionContext) -> ActionResult:
     """Link every current imported source to the resident master and write the links table.
 
-    Staff decisions on the 名寄せ確認 tab are first saved to the crosswalk, so they are
-    used in this very run. The master is prepared once, the model trained once for all
+    Staff decisions on the 名寄せ確認 tab (and revocations on the 名寄せ判定 tab) are
+    applied in this very run and stored in the run's own transaction: a run that fails
+    stores none of them. The master is prepared once, the model trained once for all
     sources (and saved in ``link_models``). Returns the new 名寄せ確認 rows and a log.
     """
     started = time.perf_counter()
     settings = context.settings
     store = context.store
     user = context.user_name
-    saved = save_decisions(store, harvest_review(context.tables.get(LINK_REVIEW.key)), user)
-    stages: dict[str, float] = {}
+    names = source_names(context.tables.get(SOURCES.key))
+    staff = harvest_review(context.tables.get(LINK_REVIEW.key))
+    if staff.problems:
+        return _refused(user, staff.problems)
     resident_source = settings.resident_source_id
     master_raw = linkable_records(store, source_id=resident_source)
     if master_raw.empty:
         message = (
             f"住民記録(ソースID「{resident_source}」)が取り込まれていません。先に取込を実行してください。"
         )
-        return ActionResult(
-            "link",
-            False,
-            summary={"sources": {}},
-            tables={"log": pd.DataFrame([_log_row(user, "エラー", message)])},
-            messages=[message],
-        )
-    # Names, readings and addresses of the master are normalised in a second process
+        return _refused(user, [message], summary={"sources": {}})
+    stages: dict[str, float] = {}
+    # Names, readings and addresses of the master are normalised by a worker
     # while the other sources are read.
     master_keys = start_people_keys(master_raw)
     try:
         others = linkable_records(store, exclude_source_id=resident_source)
     except BaseException:
-        master_keys()  # ends the worker process
+        master_keys()  # waits for the worker
         raise
     stages["load"] = time.perf_counter() - started
     step = time.perf_counter()
@@ -225,9 +235,61 @@ def link_action(context: ActionContext) -> ActionResult:
     raw = others.take(order).reset_index(drop=True)
     del others  # the rows live on in ``raw``: let a metropolis's copy go
     raw["roster_number"] = _roster_numbers(raw)
-    decisions = load_decisions(store)
+    stored = load_decisions(store)
+    fresh = crosswalk_rows(staff.decisions, user)
+    # Staff decisions count in this run as the newest ones; they are stored with its links.
+    decisions = pd.concat([stored, fresh[stored.columns]], ignore_index=True) if len(fresh) else stored
     run_id = (latest_run_id(store) or 0) + 1
     writer = _LinksWriter(store, run_id)
+    writer.put_rows(crosswalk, fresh)
+    run, written = _link(raw, master, options, decisions, writer)
+    del master  # the prepared master is not needed for writing
+    stages.update(run.stats["seconds"])
+    step = time.perf_counter()
+    keys = pd.Series(run.keys, dtype=object)
+    try:
+        rest = np.flatnonzero(~written)
+        writer.put(raw[["record_id", "source_id"]].iloc[rest], run.links.iloc[rest])
+        writer.put_rows(crosswalk, _confirmed_auto_links(raw, keys, run.links, decisions))
+        if run.model is not None:
+            model_row = {
+                "created_at": datetime.now(),
+                "source_id": None,
+                "parameters_json": run.model.to_json(),
+            }
+            writer.put_rows(link_models, pd.DataFrame([model_row], dtype=object))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.finish()
+    review = _review(store, raw, keys, run.links, master_record_ids, names, staff.memos)
+    stages["write"] = time.perf_counter() - step
+    return _result(
+        user,
+        run_id=run_id,
+        raw=raw,
+        run=run,
+        review=review,
+        names=names,
+        saved=len(fresh),
+        notes=staff.warnings,
+        seconds=time.perf_counter() - started,
+        stages=stages,
+    )
+
+
+def _link(
+    raw: pd.DataFrame,
+    master: pd.DataFrame,
+    options: MatchOptions,
+    decisions: pd.DataFrame,
+    writer: _LinksWriter,
+) -> tuple[LinkRun, np.ndarray]:
+    """Run the matching; the 宛名番号 joins are queued for writing as soon as they are known.
+
+    Returns:
+        The run and which records' links were already queued.
+    """
     master_ids = master["resident_id"].to_numpy(dtype=object)
     written = np.zeros(len(raw), dtype=bool)
     identity = raw[["record_id", "source_id"]]  # all the links rows need of a record
@@ -237,32 +299,49 @@ def link_action(context: ActionContext) -> ActionResult:
         writer.put(identity.iloc[positions], _exact_links(master_ids, master_positions))
 
     try:
-        run = link_records(raw, master, options, decisions, on_exact=write_exact)
+        return link_records(raw, master, options, decisions, on_exact=write_exact), written
     except BaseException:
         writer.abort()
         raise
-    del master  # the prepared master is not needed for writing
-    stages.update(run.stats["seconds"])
+
+
+def _refused(user: str, messages: list[str], summary: dict | None = None) -> ActionResult:
+    """A run that stopped before writing anything, with its reasons on the ログ tab."""
+    log = pd.DataFrame([_log_row(user, "エラー", message) for message in messages], columns=LOG.headers)
+    return ActionResult("link", False, summary=summary or {}, tables={LOG.key: log}, messages=list(messages))
+
+
+# What the ログ tab and the summary call each outcome.
+OUTCOME_LABELS = {
+    "exact": "宛名番号",
+    "crosswalk": "対応表",
+    "roster": "名簿",
+    "auto": "自動",
+    "review": "要確認",
+    "conflict": "不整合",
+    "none": "不一致",
+}
+
+
+def _result(
+    user: str,
+    *,
+    run_id: int,
+    raw: pd.DataFrame,
+    run: LinkRun,
+    review: pd.DataFrame,
+    names: dict[str, str],
+    saved: int,
+    notes: list[str],
+    seconds: float,
+    stages: dict[str, float],
+) -> ActionResult:
+    """Summary, Japanese log rows and the tables of a finished run."""
     result = run.links
-
-    step = time.perf_counter()
-    rest = np.flatnonzero(~written)
-    writer.put(identity.iloc[rest], result.iloc[rest])
-    writer.finish()
-    keys = pd.Series(run.keys, dtype=object)
-    _remember_auto_links(store, raw, keys, result, decisions)
-    if run.model is not None:
-        with store.engine.begin() as connection:
-            connection.execute(
-                insert(link_models).values(
-                    created_at=datetime.now(), source_id=None, parameters_json=run.model.to_json()
-                )
-            )
-    review = _review(store, raw, keys, result, master_record_ids)
-    stages["write"] = time.perf_counter() - step
-
     summary: dict[str, dict] = {}
-    log_rows = []
+    log_rows = [_log_row(user, "警告", note) for note in notes]
+    if saved:
+        log_rows.append(_log_row(user, "情報", f"名寄せ確認の判定 {saved} 件を対応表に記録しました。"))
     counts = pd.crosstab(raw["source_id"], result["outcome"]) if len(raw) else pd.DataFrame()
     per_source = raw["source_id"].value_counts()
     for source_id in sorted(per_source.index):
@@ -272,20 +351,24 @@ def link_action(context: ActionContext) -> ActionResult:
             **{o: int(row.get(o, 0)) for o in OUTCOMES},
             "pairs": int(run.stats["pairs"].get(source_id, 0)),
         }
+        parts = "、".join(
+            f"{OUTCOME_LABELS[o]} {summary[source_id][o]}" for o in OUTCOMES if summary[source_id][o]
+        )
+        compared = summary[source_id]["pairs"]
         log_rows.append(
             _log_row(
-                user, "情報", f"{source_id}: " + "、".join(f"{k} {v}" for k, v in summary[source_id].items())
+                user,
+                "情報",
+                f"{names.get(source_id, source_id)}: {summary[source_id]['records']}件({parts})"
+                + (f"、照合候補 {compared} 組を比較" if compared else ""),
             )
         )
-    seconds = time.perf_counter() - started
     totals = {o: sum(s[o] for s in summary.values()) for o in OUTCOMES}
     counts_text = (
         f"{len(summary)}ソース {sum(s['records'] for s in summary.values())}件: 宛名番号 {totals['exact']}、"
         f"対応表 {totals['crosswalk']}、名簿 {totals['roster']}、自動 {totals['auto']}、"
         f"要確認 {totals['review'] + totals['conflict']}、不一致 {totals['none']}"
     )
-    if saved:
-        log_rows.insert(0, _log_row(user, "情報", f"名寄せ確認の判定 {saved} 件を対応表に記録しました。"))
     log_rows.append(_log_row(user, "情報", f"{counts_text}({seconds:.1f}秒)"))
     return ActionResult(
         "link",
@@ -305,7 +388,13 @@ def link_action(context: ActionContext) -> ActionResult:
 
 
 def _review(
-    store: Store, raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, master_record_ids: np.ndarray
+    store: Store,
+    raw: pd.DataFrame,
+    keys: pd.Series,
+    result: pd.DataFrame,
+    master_record_ids: np.ndarray,
+    names: dict[str, str],
+    memos: dict[str, str],
 ) -> pd.DataFrame:
     """名寄せ確認 rows, with the residents' text read back for the listed pairs only."""
     listed = np.flatnonzero(result["outcome"].isin(["review", "conflict"]).to_numpy())
@@ -319,17 +408,19 @@ def _review(
         keys.iloc[listed].reset_index(drop=True),
         listed_links,
         residents,
+        source_names=names,
+        memos=memos,
     )
 
 
-def _remember_auto_links(
-    store: Store, raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, decisions: pd.DataFrame
-) -> None:
-    """Keep automatic links of records with a student number as confirmed crosswalk rows."""
+def _confirmed_auto_links(
+    raw: pd.DataFrame, keys: pd.Series, result: pd.DataFrame, decisions: pd.DataFrame
+) -> pd.DataFrame:
+    """Crosswalk rows keeping automatic links of records with a student number as confirmed."""
     has_number = text_values(raw, "student_number") != ""
     chosen = (result["outcome"] == "auto").to_numpy() & has_number
     if not chosen.any():
-        return
+        return pd.DataFrame()
     fresh = pd.DataFrame(
         {
             "source_id": raw["source_id"].to_numpy(dtype=object)[chosen],
@@ -342,4 +433,4 @@ def _remember_auto_links(
     known = decisions[decisions["decision"] == "同一"][["source_id", "source_key"]].drop_duplicates()
     fresh = fresh.merge(known, on=["source_id", "source_key"], how="left", indicator=True)
     fresh = fresh[fresh["_merge"] == "left_only"].drop(columns="_merge")
-    save_decisions(store, fresh, "自動照合")
+    return crosswalk_rows(fresh, AUTO_CONFIRMED_BY)

@@ -44,7 +44,10 @@ def unique_codes(values: np.ndarray) -> np.ndarray:
 
 
 def isin_codes(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Boolean mask: which integer ``values`` occur in ``wanted``.
+    """Boolean mask: which integer ``values`` occur in ``wanted`` (a new, writable array).
+
+    pandas 3 hands out read-only views from ``to_numpy()``; callers combine masks in
+    place (``blocked |= ...``), so the result is always a copy they own.
 
     Examples:
         >>> isin_codes(np.array([1, 5, 7]), np.array([7, 1])).tolist()
@@ -53,7 +56,7 @@ def isin_codes(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     if len(values) == 0 or len(wanted) == 0:
         return np.zeros(len(values), dtype=bool)
-    return pd.Series(values, copy=False).isin(np.asarray(wanted, dtype=np.int64)).to_numpy()
+    return pd.Series(values, copy=False).isin(np.asarray(wanted, dtype=np.int64)).to_numpy(copy=True)
 
 
 def shared_codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,8 +20,11 @@ from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_link import crosswalk
 
 __all__ = [
+    "AUTO_CONFIRMED_BY",
     "DIFFERENT",
+    "REVOKED",
     "SAME",
+    "crosswalk_rows",
     "insert_frame",
     "load_crosswalk",
     "load_decisions",
@@ -30,6 +33,11 @@ __all__ = [
 ]
 
 SAME, DIFFERENT = "同一", "別人"
+# A revocation row ends an earlier decision on the same (source, key, resident): the
+# latest row of a pair wins, and a revoked pair has no decision at all.
+REVOKED = "取消"
+# ``decided_by`` of the links the matcher confirmed itself (students' automatic links).
+AUTO_CONFIRMED_BY = "自動照合"
 
 
 def record_keys(records: pd.DataFrame, prepared: pd.DataFrame | None = None) -> pd.Series:
@@ -81,15 +89,25 @@ def load_crosswalk(store: Store, source_id: str) -> tuple[dict[str, str], set[tu
     return same, different
 
 
-def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int:
-    """Append decisions (columns source_id, source_key, resident_id, decision, note)."""
-    if decisions.empty:
-        return 0
-    now = datetime.now()
+def crosswalk_rows(decisions: pd.DataFrame, user_name: str, when: datetime | None = None) -> pd.DataFrame:
+    """Rows of the crosswalk table for decisions (columns source_id, source_key, resident_id, decision, note).
+
+    The link action inserts them in the transaction of the run that applies them, so a
+    failing run stores no decision.
+    """
+    when = when or datetime.now()
     frame = decisions[["source_id", "source_key", "resident_id", "decision", "note"]].astype(object)
     frame = frame.assign(decided_by=user_name)
-    frame["decided_at"] = pd.Series([now] * len(frame), index=frame.index, dtype=object)
+    frame["decided_at"] = pd.Series([when] * len(frame), index=frame.index, dtype=object)
     frame["note"] = frame["note"].where(frame["note"].notna() & (frame["note"] != ""), None)
+    return frame.reset_index(drop=True)
+
+
+def save_decisions(store: Store, decisions: pd.DataFrame, user_name: str) -> int:
+    """Append decisions (columns source_id, source_key, resident_id, decision, note) in their own transaction."""
+    if decisions.empty:
+        return 0
+    frame = crosswalk_rows(decisions, user_name)
     insert_frame(store, crosswalk, frame)
     return len(frame)
 

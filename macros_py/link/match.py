@@ -338,7 +338,8 @@ def match_people(
                 np.array([m for _, m in forbidden], dtype=np.int64),
             )
         codes = left.astype(np.int64) * len(master) + right
-        blocked = isin_codes(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
+        # ``blocked`` stays the array created above: masks from pandas may be read-only.
+        blocked |= isin_codes(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
     if taken is not None and len(taken):
         blocked |= isin_codes(pair_group * len(master) + right, taken)
     twins = twin_residents(master)[right]

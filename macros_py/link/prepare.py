@@ -218,7 +218,7 @@ def parse_birth_dates(values: pd.Series) -> pd.Series:
     distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     distinct = distinct.where(distinct.astype(str).str.strip() != "", None)
     dates = parse_dates(distinct).dates
-    text = dates.dt.strftime("%Y%m%d").to_numpy(dtype=object)
+    text = dates.dt.strftime("%Y%m%d").to_numpy(dtype=object, copy=True)  # written below
     text[dates.isna().to_numpy()] = ""
     return pd.Series(np.append(text, "").astype(object)[codes], dtype=object)
 
