@@ -170,3 +170,45 @@ def test_cp932_text_that_looks_like_utf8_c1_bytes_is_not_a_control_character(tmp
     assert (
         "制御文字" not in json.dumps(result.to_json(), ensure_ascii=False) + result.tables["log"].to_string()
     )
+
+
+def test_file_mode_on_the_village_quarantines_short_and_cut_rows_and_unknown_flags(village_copy):
+    """Through the workbook: the 住民記録 file gets a short row, a NUL and a cut-off last
+    line; one 乳幼児健診 answer becomes ハイ. Every one lands on 取込エラー, nothing else does."""
+    import openpyxl
+
+    from macros_py.book.build import build_workbook
+    from macros_py.book.filemode import run_in_file_mode
+    from macros_py.sheets import IMPORT_ERRORS
+
+    jumin = village_copy / "exports" / "住民記録" / "住民記録_20251130.csv"
+    lines = jumin.read_bytes().rstrip(b"\r\n").split(b"\r\n")
+    total = len(lines)
+    lines[1] = b"\x00" + lines[1]  # removed, the row is stored
+    lines[5] = b",".join(lines[5].split(b",")[:4])  # a short row in the middle
+    lines.append(b",".join(lines[9].split(b",")[:2]))  # cut off mid-line, no final line break
+    jumin.write_bytes(b"\r\n".join(lines))
+    checkup = village_copy / "exports" / "母子保健" / "乳幼児健診_20251130.csv"
+    text = checkup.read_bytes().decode("cp932").split("\r\n")
+    answer_line = next(number for number, line in enumerate(text) if line.endswith(",いいえ"))
+    text[answer_line] = text[answer_line][: -len("いいえ")] + "ハイ"
+    checkup.write_bytes("\r\n".join(text).encode("cp932"))
+
+    workbook = build_workbook(village_copy / "mimamori.xlsm")
+    result = run_in_file_mode("import", workbook, user_name="tester")
+    assert result.ok, result.messages
+    sheet = openpyxl.load_workbook(workbook)[IMPORT_ERRORS.name]
+    headers = [cell.value for cell in sheet[IMPORT_ERRORS.header_row]]
+    rows = [
+        dict(zip(headers, values, strict=False))
+        for values in sheet.iter_rows(min_row=IMPORT_ERRORS.header_row + 1, values_only=True)
+        if any(value is not None for value in values)
+    ]
+    found = {(row["ファイル"], int(row["行"]), row["列"]) for row in rows}
+    assert found == {
+        ("住民記録/住民記録_20251130.csv", 6, "(行全体)"),
+        ("住民記録/住民記録_20251130.csv", total + 1, "(行全体)"),
+        ("母子保健/乳幼児健診_20251130.csv", answer_line + 1, "問_激しく揺さぶった"),
+    }
+    flag = next(row for row in rows if row["列"] == "問_激しく揺さぶった")
+    assert flag["値"] == "ハイ" and "フラグとして読めません" in flag["理由"]
