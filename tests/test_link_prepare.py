@@ -1,17 +1,13 @@
-"""Normalisation in the forked worker gives what normalisation in this process gives."""
+"""Normalisation on the worker thread gives what normalisation in the caller gives."""
 
 from __future__ import annotations
 
-import multiprocessing
-
 import numpy as np
 import pandas as pd
-import pytest
 
 from macros_py.link.prepare import PARALLEL_MIN_RECORDS, start_people_keys
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
 def test_worker_keys_equal_keys_computed_here():
     rows = PARALLEL_MIN_RECORDS + 10
     rng = np.random.default_rng(1)

@@ -14,10 +14,9 @@ kana of the given-name reading, for blocking), ``sex``, ``town``, ``chome`` (tow
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -59,8 +58,8 @@ PREPARED_COLUMNS = (
 
 logger = logging.getLogger(__name__)
 
-# Records from which name, reading and address normalisation runs in a second process
-# (fork only), while this process does other work.
+# Records from which name, reading and address normalisation runs on a worker thread
+# while the caller does other work.
 PARALLEL_MIN_RECORDS = 50_000
 
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
@@ -138,25 +137,17 @@ def _coded_keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, tupl
     return out
 
 
-# The frame a forked worker reads: set just before the fork, so that it is inherited
-# instead of pickled (a million records would take longer to send than to normalise).
-_FORKED_FRAME: pd.DataFrame | None = None
-
-
-def _coded_keys_of_forked_frame(columns: tuple[str, ...]) -> dict[str, tuple[np.ndarray, list[tuple]]]:
-    assert _FORKED_FRAME is not None
-    return _coded_keys(_FORKED_FRAME, columns)
-
-
 def start_people_keys(
     frame: pd.DataFrame, columns: tuple[str, ...] = ("name", "name_kana", "address"), parallel: bool = True
 ) -> Callable[[], dict[str, np.ndarray]]:
     """Start normalising names, readings and addresses; the returned call gives the key columns.
 
-    Keys are computed once per distinct value. Large inputs run in a forked worker
-    process (the second core), which inherits ``frame``, so that the caller can do other
-    work meanwhile (read the other sources, parse dates); elsewhere (no ``fork``) they
-    run here. The returned call must be made once (it ends the worker).
+    Keys are computed once per distinct value. Large inputs are normalised on a worker
+    thread, so that the caller's reading (SQLite and numpy release the GIL for part of
+    their work) overlaps with it. No process is started: Windows has no ``fork``, a
+    spawned process would have to be sent the records, and a process outlives a parent
+    that is killed, whereas a thread ends with it. The returned call must be made once
+    (it waits for the thread).
 
     Args:
         frame: records with canonical columns (missing columns count as empty).
@@ -168,7 +159,6 @@ def start_people_keys(
         ``given``, ``surname_loose``, ``given_loose`` (name), ``kana_surname``,
         ``kana_given``, ``kana_full`` (name_kana), ``town``, ``chome``, ``address``.
     """
-    global _FORKED_FRAME
 
     def finish(keys: dict[str, tuple[np.ndarray, list[tuple]]]) -> dict[str, np.ndarray]:
         out = {}
@@ -177,25 +167,15 @@ def start_people_keys(
             out.update(zip(names, _split_results(rows, codes, len(names)), strict=True))
         return out
 
-    if parallel and len(frame) >= PARALLEL_MIN_RECORDS and "fork" in multiprocessing.get_all_start_methods():
-        try:
-            executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            _FORKED_FRAME = frame
-            try:
-                future = executor.submit(_coded_keys_of_forked_frame, columns)  # forks here
-            finally:
-                _FORKED_FRAME = None
-        except OSError as error:  # no process could be started: normalise here
-            logger.info("normalisation in this process: %s", error)
-        else:
+    if parallel and len(frame) >= PARALLEL_MIN_RECORDS:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-keys")
+        future = executor.submit(_coded_keys, frame, columns)
+        executor.shutdown(wait=False)  # the thread ends when its one task is done
 
-            def collect() -> dict[str, np.ndarray]:
-                try:
-                    return finish(future.result())
-                finally:
-                    executor.shutdown()
+        def collect() -> dict[str, np.ndarray]:
+            return finish(future.result())
 
-            return collect
+        return collect
     keys = _coded_keys(frame, columns)
     return lambda: finish(keys)
 
@@ -255,7 +235,7 @@ def prepare_people(
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
     if keys is None:
-        # Addresses (the costliest) in the worker, names and readings here meanwhile.
+        # Addresses (the costliest) on the worker thread, names and readings here meanwhile.
         addresses = int(frame["address"].notna().sum()) if "address" in frame.columns else 0
         pending = start_people_keys(frame, ("address",), parallel=addresses >= PARALLEL_MIN_RECORDS)
         here = start_people_keys(frame, ("name", "name_kana"), parallel=False)()
