@@ -68,10 +68,18 @@ def _current_files(village) -> set[str]:
     return set(current_records(_store(village), "jumin")["file_name"])
 
 
-def _import_errors(workbook) -> list[tuple]:
+def _import_errors(workbook) -> list[dict]:
     sheet = openpyxl.load_workbook(workbook)[IMPORT_ERRORS.name]
+    headers = [cell.value for cell in sheet[IMPORT_ERRORS.header_row]]
     rows = sheet.iter_rows(min_row=IMPORT_ERRORS.header_row + 1, values_only=True)
-    return [row for row in rows if any(value is not None for value in row)]
+    return [dict(zip(headers, row, strict=False)) for row in rows if any(value is not None for value in row)]
+
+
+def _file_reasons(workbook, file_name: str) -> list[str]:
+    """理由 of the 取込エラー rows about a whole file (no row number)."""
+    return [
+        row["理由"] for row in _import_errors(workbook) if row["ファイル"] == file_name and row["行"] is None
+    ]
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_EXTRACTS))
@@ -94,8 +102,7 @@ def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current
     assert _current_files(village_copy) == {GOOD}
     assert len(current_records(_store(village_copy), "jumin")) == good_rows
     assert any(NEWER in m and "保留" in m and expected in m for m in result.messages)
-    reasons = [row[-1] for row in _import_errors(workbook) if row[1] == NEWER and row[2] is None]
-    assert any("保留" in reason and expected in reason for reason in reasons)
+    assert any("保留" in reason and expected in reason for reason in _file_reasons(workbook, NEWER))
     again = _file_mode("import", workbook)  # still held, not stored again, not current
     assert next(e for e in again.to_json()["sources"] if e["file"] == NEWER)["status"] == "held"
     assert (import_history(_store(village_copy))["status"] == "held").sum() == 1
@@ -118,7 +125,7 @@ def test_staff_accept_a_held_extract_and_removing_it_brings_the_previous_one_bac
     assert any(NEWER in message and "承認" in message for message in accepted.messages)
     assert _current_files(village_copy) == {NEWER}
     assert import_history(_store(village_copy)).set_index("file_name").loc[NEWER, "accepted_by"] == "tester"
-    assert not [row for row in _import_errors(workbook) if row[1] == NEWER and row[2] is None]
+    assert not _file_reasons(workbook, NEWER)
     assert only_status(_file_mode("import", workbook), NEWER) == "unchanged"
     assert _current_files(village_copy) == {NEWER}
 
