@@ -207,3 +207,25 @@ def test_a_first_import_is_never_held(tmp_path, folder):
     fx.write_csv(folder, "住民記録_20251031.csv", [])
     entry = only_file(run_import(tmp_path))
     assert entry["status"] == "stored" and entry["read"] == 0
+
+
+def test_a_store_from_before_holding_is_migrated_and_its_files_read_once_without_holding(tmp_path, folder):
+    from sqlalchemy import text
+
+    header = [column for column in fx.HEADER if column != "備考"]  # an optional mapped column absent
+    fx.write_csv(folder, "住民記録_20251130.csv", [row[:-1] for row in ROWS], header=header)
+    run_import(tmp_path)
+    store = context_for(tmp_path).store
+    before = current_records(store)["record_id"].tolist()
+    with store.engine.begin() as connection:  # make it look like schema version 2
+        for column in ("mapping_fingerprint", "missing_columns", "accepted_by", "accepted_at"):
+            connection.execute(text(f"ALTER TABLE imports DROP COLUMN {column}"))
+        connection.execute(text("DROP TABLE import_locks"))
+        connection.execute(text("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'"))
+    store.dispose()
+
+    entry = only_file(run_import(tmp_path))  # no fingerprint stored yet: read once more
+
+    assert entry["status"] == "stored" and (entry["stored"], entry["unchanged"]) == (0, 50)
+    assert current_records(context_for(tmp_path).store)["record_id"].tolist() == before
+    assert only_file(run_import(tmp_path))["status"] == "unchanged"
