@@ -40,6 +40,7 @@ def test_a_missing_optional_column_and_an_unregistered_file_are_reported_in_file
     (village_copy / "exports" / "住民記録" / "~$住民記録_20251130.csv").write_bytes(
         b"lock"
     )  # Excel's lock file
+    (village_copy / "exports" / "Thumbs.db").write_bytes(b"explorer")  # Windows' own file
     workbook = build_workbook(village_copy / "mimamori.xlsm")
 
     result = run_in_file_mode("import", workbook, user_name="tester")

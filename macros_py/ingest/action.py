@@ -125,11 +125,9 @@ def _log_entries(report: ImportReport, plugins: Plugins) -> list[tuple[str, str]
     return entries
 
 
-def _unmatched_message(files: list[str]) -> str:
-    return (
-        f"未登録のファイル {len(files)} 件(どの取込設定のファイルパターンにも合わないため読んでいません): "
-        + "、".join(files)
-    )
+def _unmatched_message(files: list[str], shown: int = 20) -> str:
+    names = "、".join(files[:shown]) + (f" ほか {len(files) - shown} 件" if len(files) > shown else "")
+    return f"未登録のファイル {len(files)} 件(どの取込設定のファイルパターンにも合わないため読んでいません): {names}"
 
 
 def hold_rules(settings) -> HoldRules:

@@ -71,6 +71,7 @@ BATCH_BYTES = 64 * 1024 * 1024
 SQLITE_CACHE_KIB = 256 * 1024
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _IGNORED_NAMES = ("~$", ".")  # Excel lock files, hidden files
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}  # Windows Explorer's own files
 
 Pending = Callable[[], FileResult]  # a job for the writer that records an attempt
 
@@ -97,7 +98,10 @@ def unmatched_files(import_folder: Path, config: MappingConfig) -> list[str]:
     return sorted(
         path.relative_to(import_folder).as_posix()
         for path in import_folder.rglob("*")
-        if path.is_file() and not path.name.startswith(_IGNORED_NAMES) and path not in matched
+        if path.is_file()
+        and not path.name.startswith(_IGNORED_NAMES)
+        and path.name.lower() not in _SYSTEM_FILES
+        and path not in matched
     )
 
 
