@@ -311,7 +311,7 @@ def _close(chunks: Iterable) -> None:
         close()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImportRun:
     """One import: the shared state every file's steps need.
 
@@ -681,14 +681,14 @@ def import_file(
         The file's result (:class:`Stored`, :class:`Held`, :class:`Unchanged` or :class:`Refused`).
     """
     run = ImportRun(
-        store,
-        config,
-        readers,
-        StoreWriter(inline=True),
-        user_name,
-        reference_date,
-        hold_rules or HoldRules(),
-        chunk_rows,
+        store=store,
+        config=config,
+        readers=readers,
+        writer=StoreWriter(inline=True),
+        user_name=user_name,
+        reference_date=reference_date,
+        hold_rules=hold_rules or HoldRules(),
+        chunk_rows=chunk_rows,
     )
     opened = run.open_file(source, path, file_name)
     if not isinstance(opened, _Opened):
@@ -738,7 +738,14 @@ def import_sources(
     withdrawn: list[str] = []
     with StoreWriter() as writer:
         run = ImportRun(
-            store, config, readers, writer, user_name, reference_date, hold_rules or HoldRules(), chunk_rows
+            store=store,
+            config=config,
+            readers=readers,
+            writer=writer,
+            user_name=user_name,
+            reference_date=reference_date,
+            hold_rules=hold_rules or HoldRules(),
+            chunk_rows=chunk_rows,
         )
         for source in config.sources:
             if not source.enabled or (wanted is not None and source.source_id not in wanted):
