@@ -13,24 +13,24 @@ from __future__ import annotations
 
 import io
 import logging
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
-import openpyxl
 import pandas as pd
-from openpyxl.utils.cell import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from macros_py.book.build import BUTTON_COLUMN, XLWINGS_CONF_KEY, render_workbook
-from macros_py.book.cells import cell_text
-from macros_py.book.harvest import TableLocation, table_locations
+from macros_py.book.harvest import TableLocation, sheet_parts, table_locations
 from macros_py.sheets import FRESHNESS, STATUS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ForeignContent", "find_foreign_content"]
 
-_SMALL_SHEET_ROWS = 500  # sheets up to this many rows are scanned cell by cell
+_SMALL_SHEET_ROWS = 500  # sheets up to this many rows are read whole
 _MAX_NAMED_CELLS = 10
 
 
@@ -57,30 +57,69 @@ class ForeignContent:
         )
 
 
+def _has_value(cell: ElementTree.Element) -> bool:
+    """Whether a ``<c>`` element holds a value, an inline string or a formula."""
+    return any(child.tag.rsplit("}", 1)[-1] in ("v", "is", "f") for child in cell)
+
+
 def _cells_with_values(
-    sheet, *, min_row: int = 1, max_row: int | None = None, min_col: int = 1
+    archive: zipfile.ZipFile, part: str, tables: list[TableLocation]
 ) -> Iterator[tuple[int, int]]:
-    for row in sheet.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col):
-        for cell in row:
-            if getattr(cell, "value", None) is not None and cell_text(cell.value) != "":
-                yield cell.row, cell.column
+    """(row, column) of the sheet's cells holding a value, streamed from the sheet XML.
+
+    The ``<dimension>`` element bounds the scan: when a long sheet's used range does not
+    reach beyond its tables, only the rows above the first table are read.
+    """
+    first_header = min((table.min_row for table in tables), default=None)
+    rows_above_only = False
+    row_number = column_number = 0
+    with archive.open(part) as stream:
+        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if tag == "row":
+                    row_number = int(element.get("r") or row_number + 1)
+                    column_number = 0
+                    if rows_above_only and row_number >= (first_header or 0):
+                        return
+                continue
+            if tag == "dimension":
+                rows_above_only = _within_tables(element.get("ref", ""), tables)
+            elif tag == "c":
+                reference = element.get("r")
+                if reference:
+                    column_number, row_number = (
+                        column_index_from_string(_letters(reference)),
+                        int(_digits(reference)),
+                    )
+                else:
+                    column_number += 1
+                if _has_value(element):
+                    yield row_number, column_number
+                element.clear()
+            elif tag == "row":
+                element.clear()
 
 
-def _regions(sheet, tables: list[TableLocation]) -> Iterator[tuple[int, int]]:
-    """Cells holding a value that may lie outside the tables (the dimension bounds the scan)."""
-    max_row, max_col = sheet.max_row, sheet.max_column
-    if not tables or max_row is None or max_row <= _SMALL_SHEET_ROWS:
-        yield from _cells_with_values(sheet)
-        return
-    # Large sheets (a long review or error table): read only what lies beyond the tables.
-    last_row = max(table.max_row for table in tables)
-    width = max(table.max_col for table in tables)
-    first_header = min(table.min_row for table in tables)
-    yield from _cells_with_values(sheet, max_row=first_header - 1)
-    if max_col is None or max_col > width:
-        yield from _cells_with_values(sheet, min_row=first_header, max_row=last_row, min_col=width + 1)
-    if max_row > last_row:
-        yield from _cells_with_values(sheet, min_row=last_row + 1)
+def _letters(reference: str) -> str:
+    return reference.rstrip("0123456789")
+
+
+def _digits(reference: str) -> str:
+    return reference[len(_letters(reference)) :]
+
+
+def _within_tables(dimension: str, tables: list[TableLocation]) -> bool:
+    """Whether a long sheet's used range ends inside its tables (so only the top needs reading)."""
+    if not tables or not dimension:
+        return False
+    try:
+        _min_col, _min_row, max_col, max_row = range_boundaries(dimension)
+    except ValueError:
+        return False
+    if max_row is None or max_row <= _SMALL_SHEET_ROWS:
+        return False
+    return max_row <= max(t.max_row for t in tables) and max_col <= max(t.max_col for t in tables)
 
 
 def _inside(row: int, column: int, tables: list[TableLocation]) -> bool:
@@ -98,19 +137,19 @@ def _button_area(name: str, row: int, column: int) -> bool:
 
 def _rendered_fixed_cells(tables: Mapping[str, pd.DataFrame]) -> tuple[set[str], set[tuple[str, int, int]]]:
     """Sheet names and the non-table cells a rendering writes (titles, labels, xlwings.conf)."""
-    content = render_workbook({key: tables[key] for key in (XLWINGS_CONF_KEY, STATUS.key) if key in tables})
-    locations = table_locations(io.BytesIO(content))  # type: ignore[arg-type]
-    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-    try:
-        cells = {
-            (name, row, column)
-            for name in book.sheetnames
-            for row, column in _cells_with_values(book[name])
-            if not _inside(row, column, [t for t in locations.values() if t.sheet_name == name])
-        }
-        return set(book.sheetnames), cells
-    finally:
-        book.close()
+    content = io.BytesIO(
+        render_workbook({key: tables[key] for key in (XLWINGS_CONF_KEY, STATUS.key) if key in tables})
+    )
+    locations = table_locations(content)  # type: ignore[arg-type]
+    with zipfile.ZipFile(content) as archive:
+        parts = sheet_parts(archive)
+        cells = set()
+        for name, part in parts.items():
+            sheet_tables = [t for t in locations.values() if t.sheet_name == name]
+            for row, column in _cells_with_values(archive, part, []):
+                if not _inside(row, column, sheet_tables):
+                    cells.add((name, row, column))
+    return set(parts), cells
 
 
 def find_foreign_content(path: Path, tables: Mapping[str, pd.DataFrame]) -> ForeignContent:
@@ -125,18 +164,15 @@ def find_foreign_content(path: Path, tables: Mapping[str, pd.DataFrame]) -> Fore
     locations = table_locations(path)
     foreign_sheets: list[str] = []
     foreign_cells: list[str] = []
-    book = openpyxl.load_workbook(path, read_only=True, keep_links=False)
-    try:
-        for name in book.sheetnames:
+    with zipfile.ZipFile(path) as archive:
+        for name, part in sheet_parts(archive).items():
             if name not in our_sheets:
                 foreign_sheets.append(name)
                 continue
             sheet_tables = [t for t in locations.values() if t.sheet_name == name]
-            for row, column in _regions(book[name], sheet_tables):
+            for row, column in _cells_with_values(archive, part, sheet_tables):
                 if _inside(row, column, sheet_tables) or _button_area(name, row, column):
                     continue
                 if (name, row, column) not in fixed_cells:
                     foreign_cells.append(f"{name}!{get_column_letter(column)}{row}")
-    finally:
-        book.close()
     return ForeignContent(tuple(foreign_sheets), tuple(dict.fromkeys(foreign_cells)))

@@ -33,6 +33,7 @@ __all__ = [
     "damaged_workbook",
     "harvest_workbook",
     "newest_backup",
+    "sheet_parts",
     "table_locations",
 ]
 
@@ -89,42 +90,56 @@ class TableLocation:
     max_col: int
 
 
-def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(Id, Type, resolved target) of every relationship of ``part``."""
     folder, name = posixpath.split(part)
     rels_path = posixpath.join(folder, "_rels", name + ".rels")
     if rels_path not in archive.namelist():
-        return {}
+        return []
     root = ElementTree.fromstring(archive.read(rels_path))
-    targets = {}
+    found = []
     for rel in root.findall("rel:Relationship", _NS):
         target = rel.get("Target", "")
         # Targets are relative to the part's folder, or absolute from the package root.
         resolved = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
-        targets[rel.get("Id", "")] = posixpath.normpath(resolved)
-    return targets
+        found.append((rel.get("Id", ""), rel.get("Type", ""), posixpath.normpath(resolved)))
+    return found
+
+
+def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+    return {rel_id: target for rel_id, _type, target in _relationships(archive, part)}
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """The worksheet part (``xl/worksheets/sheetN.xml``) of every sheet, by sheet name."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    workbook_rels = _rels(archive, "xl/workbook.xml")
+    return {
+        sheet.get("name", ""): workbook_rels.get(sheet.get(f"{{{_NS['r']}}}id", ""), "")
+        for sheet in workbook.findall("main:sheets/main:sheet", _NS)
+    }
 
 
 def table_locations(path: Path) -> dict[str, TableLocation]:
     """Every Excel table of the workbook by table name.
+
+    Tables are found through each sheet's relationships, so the (possibly very large)
+    sheet XML is not read.
 
     Raises:
         NotOurWorkbook: If the file is not an Office Open XML workbook.
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-            workbook_rels = _rels(archive, "xl/workbook.xml")
             locations: dict[str, TableLocation] = {}
-            for sheet in workbook.findall("main:sheets/main:sheet", _NS):
-                sheet_part = workbook_rels.get(sheet.get(f"{{{_NS['r']}}}id", ""), "")
-                sheet_rels = _rels(archive, sheet_part)
-                sheet_xml = ElementTree.fromstring(archive.read(sheet_part))
-                for table_part in sheet_xml.findall("main:tableParts/main:tablePart", _NS):
-                    table_path = sheet_rels[table_part.get(f"{{{_NS['r']}}}id", "")]
+            for sheet_name, sheet_part in sheet_parts(archive).items():
+                for _rel_id, rel_type, table_path in _relationships(archive, sheet_part):
+                    if not rel_type.endswith("/table"):
+                        continue
                     table = ElementTree.fromstring(archive.read(table_path))
                     min_col, min_row, max_col, max_row = range_boundaries(table.get("ref", ""))
                     locations[table.get("name", "")] = TableLocation(
-                        sheet.get("name", ""), min_row, min_col, max_row, max_col
+                        sheet_name, min_row, min_col, max_row, max_col
                     )
             return locations
     except _DAMAGED as error:
