@@ -348,3 +348,41 @@ def test_buttons_module_checks_the_interpreter_and_guides_in_japanese(tmp_path):
     xlwings_source = modules["xlwings.bas"]
     windows_boxes = {"Could not find Interpreter!", "Embedded code requires a valid LICENSE_KEY."}
     assert all(f'MsgBox "{box}"' in xlwings_source and f"`{box}`" in guide for box in windows_boxes)
+
+
+def _immutable(path: Path) -> bool:
+    return (
+        os.geteuid() == 0 and subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    )
+
+
+def test_read_only_store_file_is_explained_in_japanese(workbook):
+    assert run_in_file_mode("check_settings", workbook, user_name="tester").ok
+    store_file = workbook.parent / "mimamori.db"
+    os.chmod(store_file, 0o444)
+    immutable = _immutable(store_file)
+    try:
+        if os.geteuid() == 0 and not immutable:
+            pytest.skip("this machine cannot make a file read-only for root")
+        completed = _cli("check_settings", workbook)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(store_file)], check=True)
+        os.chmod(store_file, 0o644)
+    assert completed.returncode == 1 and "データベースファイルに書き込めません" in completed.stdout, (
+        completed.stdout
+    )
+    _assert_japanese_only(completed.stdout, completed.stderr)
+
+
+def test_unreachable_postgresql_is_explained_in_japanese(tmp_path):
+    import pandas as pd
+
+    from macros_py.config.defaults import default_tables
+
+    settings = default_tables()["settings"].copy()
+    settings.loc[settings["項目"] == "データベース", "値"] = "postgresql+psycopg://u:p@127.0.0.1:1/none"
+    path = build_workbook(tmp_path / "mimamori.xlsm", {"settings": pd.DataFrame(settings)})
+    result = run_in_file_mode("check_settings", path, user_name="tester")
+    assert not result.ok and "サーバーに接続できません" in result.messages[0], result.messages
+    _assert_japanese_only(result.messages[0])

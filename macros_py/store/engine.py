@@ -220,7 +220,7 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     return Store(engine=engine, url=url)
 
 
-# Words of SQLite's own error texts -> what staff are told (the English text goes to the log).
+# Words of SQLite's (and PostgreSQL's) own error texts -> what staff are told (the English text goes to the log).
 _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
     (
         "database is locked",
@@ -242,6 +242,18 @@ _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
     (
         "file is not a database",
         "データベースファイルが壊れているか、データベースではありません。バックアップから元に戻すか、管理者に連絡してください。",
+    ),
+    (
+        "could not connect",
+        "データベースのサーバーに接続できません。サーバーが動いているか、設定タブの「データベース」を確認してください。",
+    ),
+    (
+        "connection refused",
+        "データベースのサーバーに接続できません。サーバーが動いているか、設定タブの「データベース」を確認してください。",
+    ),
+    (
+        "password authentication failed",
+        "データベースのサーバーにログインできません。設定タブの「データベース」の利用者名とパスワードを確認してください。",
     ),
     (
         "database disk image is malformed",
