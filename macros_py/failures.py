@@ -26,7 +26,8 @@ __all__ = [
 LOG_FILE_NAME = "mimamori.log"
 _LOG_FILE_BYTES = 1_000_000
 _LOG_FILE_COUNT = 3
-_ENGINE_LOGGER = "macros_py"
+# The engine's loggers, and Python warnings (e.g. openpyxl's on workbooks Excel saved).
+_CAPTURED_LOGGERS = ("macros_py", "py.warnings")
 _FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 _active_log_file: Path | None = None
 
@@ -36,11 +37,21 @@ def current_log_file() -> Path | None:
     return _active_log_file
 
 
+class _QuietRotatingFileHandler(RotatingFileHandler):
+    """A rotating log file whose own failures (a rollover blocked by another run) stay silent.
+
+    The default handler prints "--- Logging error ---" and a traceback to the console.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        return
+
+
 def _open_handler(folder: Path) -> tuple[RotatingFileHandler, Path]:
     """A rotating handler beside the workbook, or in the temp folder if that folder is read-only."""
     for candidate in (folder / LOG_FILE_NAME, Path(tempfile.gettempdir()) / LOG_FILE_NAME):
         try:
-            handler = RotatingFileHandler(
+            handler = _QuietRotatingFileHandler(
                 candidate, maxBytes=_LOG_FILE_BYTES, backupCount=_LOG_FILE_COUNT, encoding="utf-8"
             )
         except OSError:
@@ -62,27 +73,35 @@ def run_log(folder: Path, *, echo: bool = False) -> Iterator[Path | None]:
         The log file's path (``None`` if no file could be opened anywhere).
     """
     global _active_log_file
-    engine_logger = logging.getLogger(_ENGINE_LOGGER)
     try:
         handler, path = _open_handler(Path(folder))
     except OSError:
         handler, path = None, None
-    previous = (_active_log_file, engine_logger.propagate, engine_logger.level)
+    loggers = [logging.getLogger(name) for name in _CAPTURED_LOGGERS]
+    previous = [(logger.propagate, logger.level) for logger in loggers]
+    previous_file = _active_log_file
     if handler is not None:
         handler.setFormatter(logging.Formatter(_FORMAT))
         handler.setLevel(logging.INFO)
-        engine_logger.addHandler(handler)
-        if engine_logger.getEffectiveLevel() > logging.INFO:
-            engine_logger.setLevel(logging.INFO)
-    engine_logger.propagate = echo
+    for logger in loggers:
+        if handler is not None:
+            logger.addHandler(handler)
+            if logger.getEffectiveLevel() > logging.INFO:
+                logger.setLevel(logging.INFO)
+        logger.propagate = echo
+    logging.captureWarnings(True)
     _active_log_file = path
     try:
         yield path
     finally:
-        _active_log_file, engine_logger.propagate, level = previous
-        engine_logger.setLevel(level)
+        logging.captureWarnings(False)
+        _active_log_file = previous_file
+        for logger, (propagate, level) in zip(loggers, previous, strict=True):
+            logger.propagate = propagate
+            logger.setLevel(level)
+            if handler is not None:
+                logger.removeHandler(handler)
         if handler is not None:
-            engine_logger.removeHandler(handler)
             handler.close()
 
 

@@ -386,3 +386,20 @@ def test_unreachable_postgresql_is_explained_in_japanese(tmp_path):
     result = run_in_file_mode("check_settings", path, user_name="tester")
     assert not result.ok and "サーバーに接続できません" in result.messages[0], result.messages
     _assert_japanese_only(result.messages[0])
+
+
+def test_run_log_keeps_engine_records_and_python_warnings_off_the_console(tmp_path, capfd):
+    import logging
+    import warnings
+
+    from macros_py.failures import current_log_file, run_log
+
+    with run_log(tmp_path) as log_file:
+        assert current_log_file() == log_file == tmp_path / LOG_FILE_NAME
+        logging.getLogger("macros_py.some.module").error("an English engine error")
+        warnings.warn("an English library warning", UserWarning, stacklevel=1)
+    assert current_log_file() is None
+    console = capfd.readouterr()
+    assert "English" not in console.out + console.err
+    text = log_file.read_text(encoding="utf-8")
+    assert "an English engine error" in text and "an English library warning" in text
