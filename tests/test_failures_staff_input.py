@@ -175,3 +175,16 @@ def test_failed_write_leaves_the_original_intact(tmp_path, backups):
     leftovers = list(tmp_path.glob(".mimamori-*")) + list(tmp_path.glob(f"{BACKUP_FOLDER}/.mimamori-*"))
     assert leftovers == []
     assert "File too large" in (tmp_path / "mimamori.log").read_text(encoding="utf-8")
+
+
+def test_an_excel_note_on_a_cell_refuses_the_run_naming_the_cell(workbook):
+    from openpyxl.comments import Comment
+
+    def add_note(book):
+        book[LINK_REVIEW.name]["B5"].comment = Comment("学校に問い合わせ済み", "tester")
+
+    _edit(workbook, add_note)
+    before = workbook.read_bytes()
+    result = run_in_file_mode("check_settings", workbook, user_name="tester")
+    assert not result.ok and "名寄せ確認!B5(メモ/コメント)" in result.messages[0], result.messages
+    assert workbook.read_bytes() == before

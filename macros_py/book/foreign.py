@@ -6,7 +6,8 @@ before the action runs, and the run is refused naming the sheet and cell.
 
 A cell is owned when it lies inside one of the file's tables or when the rendering
 itself writes it (titles, descriptions, labels, button descriptions, the
-``xlwings.conf`` rows). Only cells holding a value count (formats are not content).
+``xlwings.conf`` rows). Cells holding a value count, and Excel notes (comments) on any
+cell, since a rendering keeps neither. Formatting (colours) is not checked.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from macros_py.book.build import BUTTON_COLUMN, XLWINGS_CONF_KEY, render_workbook
-from macros_py.book.harvest import TableLocation, sheet_parts, table_locations
+from macros_py.book.harvest import TableLocation, relationships, sheet_parts, table_locations
 from macros_py.sheets import FRESHNESS, STATUS
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,16 @@ def _button_area(name: str, row: int, column: int) -> bool:
     )
 
 
+def _comment_cells(archive: zipfile.ZipFile, part: str) -> list[str]:
+    """Cells carrying an Excel note (comment): a rendering does not keep notes."""
+    cells = []
+    for _rel_id, rel_type, target in relationships(archive, part):
+        if rel_type.endswith("/comments") and target in archive.namelist():
+            root = ElementTree.fromstring(archive.read(target))
+            cells += [c.get("ref", "") for c in root.iter() if c.tag.rsplit("}", 1)[-1] == "comment"]
+    return [cell for cell in cells if cell]
+
+
 def _rendered_fixed_cells(tables: Mapping[str, pd.DataFrame]) -> tuple[set[str], set[tuple[str, int, int]]]:
     """Sheet names and the non-table cells a rendering writes (titles, labels, xlwings.conf)."""
     content = io.BytesIO(
@@ -175,4 +186,5 @@ def find_foreign_content(path: Path, tables: Mapping[str, pd.DataFrame]) -> Fore
                     continue
                 if (name, row, column) not in fixed_cells:
                     foreign_cells.append(f"{name}!{get_column_letter(column)}{row}")
+            foreign_cells += [f"{name}!{cell}(メモ/コメント)" for cell in _comment_cells(archive, part)]
     return ForeignContent(tuple(foreign_sheets), tuple(dict.fromkeys(foreign_cells)))

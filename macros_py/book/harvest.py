@@ -33,6 +33,7 @@ __all__ = [
     "damaged_workbook",
     "harvest_workbook",
     "newest_backup",
+    "relationships",
     "sheet_parts",
     "table_locations",
 ]
@@ -90,7 +91,7 @@ class TableLocation:
     max_col: int
 
 
-def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+def relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
     """(Id, Type, resolved target) of every relationship of ``part``."""
     folder, name = posixpath.split(part)
     rels_path = posixpath.join(folder, "_rels", name + ".rels")
@@ -107,7 +108,7 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, 
 
 
 def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
-    return {rel_id: target for rel_id, _type, target in _relationships(archive, part)}
+    return {rel_id: target for rel_id, _type, target in relationships(archive, part)}
 
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -133,7 +134,7 @@ def table_locations(path: Path) -> dict[str, TableLocation]:
         with zipfile.ZipFile(path) as archive:
             locations: dict[str, TableLocation] = {}
             for sheet_name, sheet_part in sheet_parts(archive).items():
-                for _rel_id, rel_type, table_path in _relationships(archive, sheet_part):
+                for _rel_id, rel_type, table_path in relationships(archive, sheet_part):
                     if not rel_type.endswith("/table"):
                         continue
                     table = ElementTree.fromstring(archive.read(table_path))
