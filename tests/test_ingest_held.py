@@ -229,3 +229,27 @@ def test_a_store_from_before_holding_is_migrated_and_its_files_read_once_without
     assert entry["status"] == "stored" and (entry["stored"], entry["unchanged"]) == (0, 50)
     assert current_records(context_for(tmp_path).store)["record_id"].tolist() == before
     assert only_file(run_import(tmp_path))["status"] == "unchanged"
+
+
+def test_each_file_of_a_several_file_extract_is_compared_with_its_own_predecessor(tmp_path):
+    from fixtures.ingest.helpers import mapping_tables, source_row
+
+    folder = tmp_path / "exports" / "出欠"
+    mapping = mapping_tables(
+        sources=[source_row("attendance", "出欠/出欠_*.csv")],
+        columns=[
+            ["attendance", "宛名番号", "宛名番号", "文字", "", "はい"],
+            ["attendance", "氏名", "氏名", "文字", "", ""],
+        ],
+    )
+    for school, rows in (("E001", ROWS[:20]), ("E002", ROWS[20:40])):
+        fx.write_csv(folder, f"出欠_{school}_20251031.csv", rows)
+    run_import(tmp_path, mapping)
+    fx.write_csv(folder, "出欠_E001_20251130.csv", ROWS[:20])
+    fx.write_csv(folder, "出欠_E002_20251130.csv", ROWS[20:25])  # cut off; its sibling came first
+
+    result = run_import(tmp_path, mapping)
+
+    assert only_status(result, "出欠/出欠_E001_20251130.csv") == "stored"
+    entry = only_file_of(result, "E002_20251130")
+    assert entry["status"] == "held" and "出欠/出欠_E002_20251031.csv" in entry["reason"]

@@ -201,19 +201,36 @@ class NewExtract:
     missing_columns: tuple[str, ...]
 
 
+_COMPARED = (
+    imports.c.import_id,
+    imports.c.file_name,
+    imports.c.extract_date,
+    imports.c.rows_read,
+    imports.c.rows_quarantined,
+    imports.c.missing_columns,
+)
+
+
 def _counterpart(connection: Connection, new: NewExtract) -> tuple[list[Row], Row | None]:
+    """The source's current imports, and the file of the previous extract in the new
+    file's role. A sibling of the new extract stored just before (several files per
+    extract) has already superseded the previous extract: its files are looked up too."""
     current = connection.execute(
-        select(
-            imports.c.file_name,
-            imports.c.extract_date,
-            imports.c.rows_read,
-            imports.c.rows_quarantined,
-            imports.c.missing_columns,
-        ).where(current_import_condition(new.source_id), imports.c.import_id != new.import_id)
+        select(*_COMPARED).where(
+            current_import_condition(new.source_id), imports.c.import_id != new.import_id
+        )
     ).all()
+    siblings = [row.import_id for row in current if new.extract_date and row.extract_date == new.extract_date]
+    replaced = (
+        connection.execute(
+            select(*_COMPARED).where(imports.c.status == "stored", imports.c.superseded_by.in_(siblings))
+        ).all()
+        if siblings
+        else []
+    )
     role = file_role(new.file_name)
-    same_role = [row for row in current if file_role(row.file_name) == role]
-    same_role.sort(key=lambda row: (row.extract_date or dt.date.min, row.file_name))
+    same_role = [row for row in [*current, *replaced] if file_role(row.file_name) == role]
+    same_role.sort(key=lambda row: (row.extract_date or dt.date.min, row.import_id))
     return current, (same_role[-1] if same_role else None)
 
 
