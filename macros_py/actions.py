@@ -134,10 +134,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         id="link",
         label="名寄せ",
         roles=("admin", "center_staff"),
-        reads=("settings", "sources", "link_review", "store"),
-        writes=("link_review", "log", "store"),
+        reads=("settings", "sources", "link_review", "link_decisions", "store"),
+        writes=("link_review", "link_decisions", "link_unmatched", "log", "store"),
         function_path="macros_py.link.action:link_action",
-        description="取り込んだ各ソースの記録を住民記録と突き合わせ(名寄せ)、確認が必要な組み合わせを名寄せ確認タブに出します。",
+        description=(
+            "取り込んだ各ソースの記録を住民記録と突き合わせ(名寄せ)、確認が必要な組み合わせを名寄せ確認タブに、"
+            "職員の判定を名寄せ判定タブに、結び付かなかった記録を名寄せ不一致タブに出します。"
+        ),
     ),
 )
 

@@ -202,6 +202,57 @@ LINK_REVIEW = SheetSpec(
     description="自動では決められなかった組み合わせです。「判定」列で同一/別人を選び、「名寄せ」を再実行すると記憶されます。",
 )
 
+LINK_DECISIONS = SheetSpec(
+    key="link_decisions",
+    name="名寄せ判定",
+    table_name="tbl_link_decisions",
+    columns=(
+        _text("判定ID", 10, editable=False),
+        _text("ソース名", 16, editable=False),
+        _text("ソースID", 14, editable=False),
+        _text("レコードキー", 18, editable=False),
+        _text("宛名番号", 12, editable=False),
+        _text("判定", 8, editable=False),
+        _text("メモ", 24, editable=False),
+        _text("判定者", 12, editable=False),
+        _text("判定日時", 18, editable=False),
+        _text("状態", 10, editable=False),
+        _text("取消", 8, choices=("取消",)),
+        _text("取消理由", 24),
+    ),
+    role="review",
+    description=(
+        "職員が名寄せ確認で記録した判定の一覧です(新しい順)。判定を取り消すには「取消」列で取消を選び、"
+        "「名寄せ」を再実行してください。取消も記録として残ります。"
+    ),
+)
+
+LINK_UNMATCHED = SheetSpec(
+    key="link_unmatched",
+    name="名寄せ不一致",
+    table_name="tbl_link_unmatched",
+    columns=(
+        _text("ソース名", 16, editable=False),
+        _text("ソースID", 14, editable=False),
+        _text("ファイル", 24, editable=False),
+        ColumnSpec("行", width=8, kind="int"),
+        _text("レコードキー", 18, editable=False),
+        _text("氏名", 16, editable=False),
+        _text("カナ", 18, editable=False),
+        _text("生年月日", 12, editable=False),
+        _text("性別", 6, editable=False),
+        _text("住所", 28, editable=False),
+        _text("学校", 16, editable=False),
+        _text("学年", 6, editable=False),
+        _text("理由", 30, editable=False),
+    ),
+    role="output",
+    description=(
+        "住民であるはずのソース(取込設定の対象者が全住民・児童・保護者・世帯員)で、"
+        "住民記録のだれとも結び付かなかった記録です(ソースごとに上限あり)。"
+    ),
+)
+
 LOG = SheetSpec(
     key="log",
     name="ログ",
@@ -261,6 +312,8 @@ SHEETS: tuple[SheetSpec, ...] = (
     IMPORT_ERRORS,
     QUALITY_REPORT,
     LINK_REVIEW,
+    LINK_DECISIONS,
+    LINK_UNMATCHED,
     LOG,
 )
 SHEET_BY_KEY: dict[str, SheetSpec] = {sheet.key: sheet for sheet in SHEETS}

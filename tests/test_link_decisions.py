@@ -20,7 +20,7 @@ from macros_py.book.harvest import harvest_workbook
 from macros_py.config.defaults import default_tables
 from macros_py.link.query import current_links
 from macros_py.link.review import review_id
-from macros_py.sheets import LINK_REVIEW
+from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED
 from macros_py.store import open_store
 from macros_py.store.tables_link import crosswalk
 
@@ -175,3 +175,103 @@ def test_a_failing_run_stores_no_decision(workbook, monkeypatch):
     fixed = run_in_file_mode("link", workbook, user_name="staff1")
     assert fixed.ok, fixed.messages
     assert fixed.to_json()["decisions_saved"] == 3
+
+
+def test_decisions_are_listed_and_a_revoked_one_stops_applying(workbook):
+    edit_tab(workbook, LINK_REVIEW.key, lambda table: table.assign(判定="同一", メモ="会議で確認"))
+    assert run_in_file_mode("link", workbook, user_name="staff1").ok
+    listed = harvest_workbook(workbook)[LINK_DECISIONS.key]
+    assert sorted(listed["ソースID"]) == sorted(KINDS)
+    assert set(listed["判定者"]) == {"staff1"} and set(listed["状態"]) == {"有効"}
+    assert (
+        set(listed["メモ"]) == {"会議で確認"} and listed["判定日時"].str.match(r"\d{4}-\d\d-\d\d \d\d:").all()
+    )
+    assert set(listed["ソース名"]) == {"児童相談記録", "学齢簿", "心の健康観察"}
+    conflict = listed.index[listed["ソースID"] == "gakureibo"][0]
+
+    def revoke(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[conflict, ["取消", "取消理由"]] = ["取消", "別の児童だった"]
+        return table
+
+    edit_tab(workbook, LINK_DECISIONS.key, revoke)
+    result = run_in_file_mode("link", workbook, user_name="staff2")
+    assert result.ok, result.messages
+    assert result.to_json()["decisions_revoked"] == 1
+    # The conflict is back: nothing links it, and it is listed for review again.
+    assert result.to_json()["sources"]["gakureibo"]["conflict"] == 1
+    review = harvest_workbook(workbook)[LINK_REVIEW.key]
+    assert "gakureibo" in set(review["ソースID"])
+    # History is kept: the decision (取消済み) and its revocation (who, why) are both listed.
+    listed = harvest_workbook(workbook)[LINK_DECISIONS.key]
+    rows = listed[listed["ソースID"] == "gakureibo"]
+    assert list(rows["判定"]) == ["取消", "同一"] and list(rows["状態"]) == ["取消の記録", "取消済み"]
+    assert rows["判定者"].iloc[0] == "staff2" and rows["メモ"].iloc[0] == "別の児童だった"
+    assert set(listed.loc[listed["ソースID"] != "gakureibo", "状態"]) == {"有効"}
+    stored = stored_decisions(workbook)
+    assert list(stored.loc[stored["source_id"] == "gakureibo", "decision"]) == ["同一", "取消"]
+
+
+def test_a_decision_pasted_against_another_pair_is_refused(workbook):
+    review = harvest_workbook(workbook)[LINK_REVIEW.key]
+    assert len(review) >= 2
+
+    def paste_from_an_older_copy(table: pd.DataFrame) -> pd.DataFrame:
+        # 確認ID and 判定 of row 2 land on row 1 (say, sorted differently in the old copy).
+        table.loc[0, ["確認ID", "判定"]] = [table.loc[1, "確認ID"], "別人"]
+        return table
+
+    edited = edit_tab(workbook, LINK_REVIEW.key, paste_from_an_older_copy)
+    before = stored_decisions(workbook)
+    result = run_in_file_mode("link", workbook, user_name="staff1")
+    assert not result.ok
+    message = " ".join(result.messages)
+    assert f"名寄せ確認タブの{LINK_REVIEW.excel_row(0)}行目" in message and edited.loc[0, "確認ID"] in message
+    assert stored_decisions(workbook).equals(before)
+    assert harvest_workbook(workbook)[LINK_REVIEW.key]["判定"].tolist() == edited["判定"].tolist()
+
+
+def test_a_revocation_against_another_decision_is_refused(workbook):
+    edit_tab(workbook, LINK_REVIEW.key, lambda table: table.assign(判定="別人"))
+    assert run_in_file_mode("link", workbook, user_name="staff1").ok
+
+    def shifted(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[0, "判定ID"] = table.loc[1, "判定ID"]
+        table.loc[0, "取消"] = "取消"
+        return table
+
+    edited = edit_tab(workbook, LINK_DECISIONS.key, shifted)
+    before = stored_decisions(workbook)
+    result = run_in_file_mode("link", workbook, user_name="staff2")
+    assert not result.ok
+    assert f"名寄せ判定タブの{LINK_DECISIONS.excel_row(0)}行目" in " ".join(result.messages)
+    assert stored_decisions(workbook).equals(before)
+    assert harvest_workbook(workbook)[LINK_DECISIONS.key]["取消"].tolist() == edited["取消"].tolist()
+
+
+def test_unmatched_records_of_resident_sources_are_listed_with_file_and_row(workbook):
+    unmatched = harvest_workbook(workbook)[LINK_UNMATCHED.key]
+    row = unmatched[unmatched["氏名"] == "東　碧"]
+    assert len(row) == 1
+    assert row["ソース名"].iloc[0] == "心の健康観察"
+    assert row["ファイル"].iloc[0].startswith("校務支援/心の健康観察_") and str(row["行"].iloc[0]) == "3"
+    log = harvest_workbook(workbook)["log"]
+    assert log["内容"].str.contains("心の健康観察 1件").any()
+
+
+def test_log_rows_are_japanese(workbook):
+    log = harvest_workbook(workbook)["log"]
+    text = " ".join(log.loc[log["操作"].isin(["link", "名寄せ"]), "内容"])
+    assert "児童相談記録" in text
+    for word in ("records", "exact", "pairs", "auto", "review", "none", "conflict", "crosswalk", "roster"):
+        assert word not in text, word
+
+
+def test_a_memo_without_a_decision_stays_with_its_pair(workbook):
+    def note(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[table["ソースID"] == "consultation", "メモ"] = "保護者に確認中"
+        return table
+
+    edit_tab(workbook, LINK_REVIEW.key, note)
+    assert run_in_file_mode("link", workbook, user_name="staff1").ok
+    review = harvest_workbook(workbook)[LINK_REVIEW.key]
+    assert review.loc[review["ソースID"] == "consultation", "メモ"].tolist() == ["保護者に確認中"]

@@ -14,12 +14,14 @@ import pandas as pd
 from macros_py.actions import ActionContext, ActionResult
 from macros_py.link.arrays import object_frame
 from macros_py.link.crosswalk import AUTO_CONFIRMED_BY, crosswalk_rows, load_decisions
+from macros_py.link.decisions_tab import decisions_table, harvest_revocations
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, LinkRun, link_records, prepare_master
 from macros_py.link.prepare import start_people_keys, text_values
 from macros_py.link.query import latest_run_id, linkable_records, records_by_id
 from macros_py.link.review import harvest_review, review_rows, source_names
-from macros_py.sheets import LINK_REVIEW, LOG, SOURCES
+from macros_py.link.unmatched import resident_sources, unmatched_rows
+from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED, LOG, SOURCES
 from macros_py.store import Store
 from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_link import crosswalk, link_models, links
@@ -191,8 +193,10 @@ def link_action(context: ActionContext) -> ActionResult:
 
     Staff decisions on the 名寄せ確認 tab (and revocations on the 名寄せ判定 tab) are
     applied in this very run and stored in the run's own transaction: a run that fails
-    stores none of them. The master is prepared once, the model trained once for all
-    sources (and saved in ``link_models``). Returns the new 名寄せ確認 rows and a log.
+    stores none of them. A 判定 or 取消 that does not fit the pair on its row stops the
+    run before anything is stored. The master is prepared once, the model trained once
+    for all sources (and saved in ``link_models``). Returns the new 名寄せ確認, 名寄せ判定
+    and 名寄せ不一致 rows and a Japanese log.
     """
     started = time.perf_counter()
     settings = context.settings
@@ -200,8 +204,9 @@ def link_action(context: ActionContext) -> ActionResult:
     user = context.user_name
     names = source_names(context.tables.get(SOURCES.key))
     staff = harvest_review(context.tables.get(LINK_REVIEW.key))
-    if staff.problems:
-        return _refused(user, staff.problems)
+    revoked = harvest_revocations(context.tables.get(LINK_DECISIONS.key), store)
+    if staff.problems or revoked.problems:
+        return _refused(user, [*staff.problems, *revoked.problems])
     resident_source = settings.resident_source_id
     master_raw = linkable_records(store, source_id=resident_source)
     if master_raw.empty:
@@ -236,7 +241,7 @@ def link_action(context: ActionContext) -> ActionResult:
     del others  # the rows live on in ``raw``: let a metropolis's copy go
     raw["roster_number"] = _roster_numbers(raw)
     stored = load_decisions(store)
-    fresh = crosswalk_rows(staff.decisions, user)
+    fresh = crosswalk_rows(pd.concat([staff.decisions, revoked.decisions], ignore_index=True), user)
     # Staff decisions count in this run as the newest ones; they are stored with its links.
     decisions = pd.concat([stored, fresh[stored.columns]], ignore_index=True) if len(fresh) else stored
     run_id = (latest_run_id(store) or 0) + 1
@@ -263,15 +268,30 @@ def link_action(context: ActionContext) -> ActionResult:
         raise
     writer.finish()
     review = _review(store, raw, keys, run.links, master_record_ids, names, staff.memos)
+    unmatched, unmatched_counts = unmatched_rows(
+        store,
+        raw,
+        keys,
+        run.links["outcome"],
+        sources=resident_sources(context.tables.get(SOURCES.key)),
+        source_names=names,
+    )
+    tables = {
+        LINK_REVIEW.key: review,
+        LINK_DECISIONS.key: decisions_table(store, names),
+        LINK_UNMATCHED.key: unmatched,
+    }
     stages["write"] = time.perf_counter() - step
     return _result(
         user,
         run_id=run_id,
         raw=raw,
         run=run,
-        review=review,
+        tables=tables,
         names=names,
-        saved=len(fresh),
+        saved=len(staff.decisions),
+        revoked=len(revoked.decisions),
+        unmatched=unmatched_counts,
         notes=staff.warnings,
         seconds=time.perf_counter() - started,
         stages=stages,
@@ -329,9 +349,11 @@ def _result(
     run_id: int,
     raw: pd.DataFrame,
     run: LinkRun,
-    review: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
     names: dict[str, str],
     saved: int,
+    revoked: int,
+    unmatched: dict[str, int],
     notes: list[str],
     seconds: float,
     stages: dict[str, float],
@@ -342,6 +364,10 @@ def _result(
     log_rows = [_log_row(user, "警告", note) for note in notes]
     if saved:
         log_rows.append(_log_row(user, "情報", f"名寄せ確認の判定 {saved} 件を対応表に記録しました。"))
+    if revoked:
+        log_rows.append(
+            _log_row(user, "情報", f"名寄せ判定の取消 {revoked} 件を記録しました(元の判定は使われません)。")
+        )
     counts = pd.crosstab(raw["source_id"], result["outcome"]) if len(raw) else pd.DataFrame()
     per_source = raw["source_id"].value_counts()
     for source_id in sorted(per_source.index):
@@ -369,6 +395,13 @@ def _result(
         f"対応表 {totals['crosswalk']}、名簿 {totals['roster']}、自動 {totals['auto']}、"
         f"要確認 {totals['review'] + totals['conflict']}、不一致 {totals['none']}"
     )
+    if unmatched:
+        listed = "、".join(f"{names.get(s, s)} {n}件" for s, n in unmatched.items())
+        log_rows.append(
+            _log_row(
+                user, "警告", f"住民のはずの記録で住民記録と結び付かなかったもの: {listed}(名寄せ不一致タブ)"
+            )
+        )
     log_rows.append(_log_row(user, "情報", f"{counts_text}({seconds:.1f}秒)"))
     return ActionResult(
         "link",
@@ -377,11 +410,13 @@ def _result(
             "run_id": run_id,
             "sources": summary,
             "decisions_saved": saved,
+            "decisions_revoked": revoked,
+            "unmatched": unmatched,
             "seconds": round(seconds, 2),
             "stages": {k: round(v, 2) for k, v in stages.items()},
             "roster_anchor": run.stats["anchor"],
         },
-        tables={LINK_REVIEW.key: review, LOG.key: pd.DataFrame(log_rows, columns=LOG.headers)},
+        tables={**tables, LOG.key: pd.DataFrame(log_rows, columns=LOG.headers)},
         messages=[counts_text],
         counts=counts_text,
     )
