@@ -403,3 +403,14 @@ def test_run_log_keeps_engine_records_and_python_warnings_off_the_console(tmp_pa
     assert "English" not in console.out + console.err
     text = log_file.read_text(encoding="utf-8")
     assert "an English engine error" in text and "an English library warning" in text
+
+
+def test_half_built_store_of_a_killed_first_run_is_removed(tmp_path):
+    stale = tmp_path / ".m.db.0123456789abcdef.new"
+    stale.write_bytes(b"SQLite format 3\x00 half")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = tmp_path / ".m.db.fedcba9876543210.new"  # another run building it right now
+    fresh.write_bytes(b"")
+    open_store(tmp_path / "m.db").dispose()
+    assert not stale.exists() and fresh.exists()

@@ -312,6 +312,7 @@ def run_in_file_mode(action_id: str, workbook_path: Path, user_name: str | None 
         return _refused(action_id, f"「{action_id}」という操作はありません。")
     echo = logging.getLogger().isEnabledFor(logging.DEBUG)  # the CLI's --verbose
     with run_log(workbook_path.parent, echo=echo):
+        logger.info("file mode %s on %s by %s", action_id, workbook_path, user_name)
         try:
             return _run(spec, workbook_path, user_name)
         except _Refusal as refusal:

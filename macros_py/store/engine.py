@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,12 +175,27 @@ def newest_store_backup(path: Path) -> Path | None:
     return max(candidates, key=lambda candidate: candidate.stat().st_mtime_ns, default=None)
 
 
+_STALE_NEW_STORE_SECONDS = 600
+
+
+def _remove_stale_new_stores(path: Path) -> None:
+    """Delete half-built stores a killed first run left (``.<name>.<hex>.new``, older than 10 minutes)."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{path.name}.*.new*"):
+        try:
+            if now - leftover.stat().st_mtime > _STALE_NEW_STORE_SECONDS:
+                leftover.unlink()
+        except OSError:
+            logger.warning("cannot remove %s", leftover, exc_info=True)
+
+
 def _create_sqlite_file(path: Path) -> None:
     """Create a new SQLite store atomically: build it under a temporary name, then link it in.
 
     Two first runs at once both build a copy; the first link wins and the other run
     opens the winner's store, so nobody ever sees a half-created file.
     """
+    _remove_stale_new_stores(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
     engine = create_engine(f"sqlite:///{temporary}")
     try:
