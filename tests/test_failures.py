@@ -414,3 +414,48 @@ def test_half_built_store_of_a_killed_first_run_is_removed(tmp_path):
     fresh.write_bytes(b"")
     open_store(tmp_path / "m.db").dispose()
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.fixture
+def remote_engine(monkeypatch):
+    """xlwings' JSON-payload engine (as in test_xl_live.py), licensed for this test only."""
+    import xlwings as xw
+
+    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+    added = None
+    if "remote" not in [engine.name for engine in xw.engines]:
+        from xlwings.pro import _xlremote
+
+        added = xw.main.Engine(impl=_xlremote.engine)
+        xw.engines.add(added)
+    monkeypatch.setattr(xw, "__pro__", True)
+    yield xw
+    if added is not None:
+        xw.engines.engines.remove(added)
+        xw.engines.engines_by_name.pop("remote", None)
+
+
+def test_live_button_run_turns_an_unexpected_error_into_japanese(workbook, monkeypatch, remote_engine):
+    from xl_payload import payload_from_workbook
+
+    import macros_py.config.check as check
+    import macros_py.xl
+
+    def broken(_context):
+        raise RuntimeError("boom: an English programming error")
+
+    monkeypatch.setattr(check, "check_settings_action", broken)
+    monkeypatch.chdir(workbook.parent)
+    book = remote_engine.Book(json=payload_from_workbook(workbook))
+    book.set_mock_caller()
+    try:
+        result = macros_py.xl.run("check_settings")
+    finally:
+        del remote_engine.Book._mock_caller
+    assert not result.ok
+    alert = next(a for a in book.json()["actions"] if a["func"] == "alert")
+    assert "予期しないエラーが発生しました" in alert["args"][0] and alert["args"][3] == "critical"
+    _assert_japanese_only(alert["args"][0])
+    assert "boom: an English programming error" in (workbook.parent / LOG_FILE_NAME).read_text(
+        encoding="utf-8"
+    )
