@@ -103,6 +103,11 @@ def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current
     assert len(current_records(_store(village_copy), "jumin")) == good_rows
     assert any(NEWER in m and "保留" in m and expected in m for m in result.messages)
     assert any("保留" in reason and expected in reason for reason in _file_reasons(workbook, NEWER))
+    held_rows = [
+        row for row in _import_errors(workbook) if row["ファイル"] == NEWER and row["行"] is not None
+    ]
+    if kind == "all_quarantined":  # the held file's bad rows are shown for checking
+        assert len(held_rows) == len(rows) - 1
     again = _file_mode("import", workbook)  # still held, not stored again, not current
     assert next(e for e in again.to_json()["sources"] if e["file"] == NEWER)["status"] == "held"
     assert (import_history(_store(village_copy))["status"] == "held").sum() == 1

@@ -11,7 +11,7 @@ from macros_py.ingest.extracts import HoldRules
 from macros_py.ingest.importer import ImportReport, import_sources
 from macros_py.ingest.mapping import parse_mapping_tables
 from macros_py.ingest.quality import freshness_table, quality_report
-from macros_py.ingest.query import current_quarantine
+from macros_py.ingest.query import current_quarantine, quarantine_of_imports
 from macros_py.ingest.readers import ReaderSpec
 from macros_py.ingest.results import FileResult
 from macros_py.plugins import Plugins, load_plugins
@@ -70,9 +70,12 @@ def _file_rows(outcomes: list[FileResult]) -> pd.DataFrame:
 
 def import_errors_table(store, outcomes: list[FileResult]) -> pd.DataFrame:
     """取込エラー: refused and held files of this run, missing mapped columns, then the
-    quarantined cells of the current imports."""
+    quarantined cells of the current imports and of the files held in this run."""
     files = _file_rows(outcomes)
-    cells = current_quarantine(store).rename(
+    held = [o.import_id for o in outcomes if o.held and o.import_id is not None]
+    # A held file's bad rows are shown too: staff check them before accepting it.
+    quarantined = [current_quarantine(store)] + ([quarantine_of_imports(store, held)] if held else [])
+    cells = pd.concat(quarantined, ignore_index=True).rename(
         columns={
             "source_id": "ソースID",
             "file_name": "ファイル",

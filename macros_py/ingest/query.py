@@ -23,6 +23,7 @@ __all__ = [
     "current_records_query",
     "import_history",
     "import_records_query",
+    "quarantine_of_imports",
     "records_of_import",
     "values_frame",
 ]
@@ -140,8 +141,7 @@ def current_imports(store: Store) -> pd.DataFrame:
     return history[history["current"]].reset_index(drop=True)
 
 
-def current_quarantine(store: Store, source_id: str | None = None) -> pd.DataFrame:
-    """Quarantined cells of the current imports: source, file, row, column, value, reason."""
+def _quarantine(store: Store, condition) -> pd.DataFrame:
     statement = (
         select(
             quarantine.c.source_id,
@@ -152,7 +152,7 @@ def current_quarantine(store: Store, source_id: str | None = None) -> pd.DataFra
             quarantine.c.reason,
         )
         .join(imports, imports.c.import_id == quarantine.c.import_id)
-        .where(_is_current(source_id))
+        .where(condition)
         .order_by(
             quarantine.c.source_id,
             quarantine.c.file_name,
@@ -163,6 +163,16 @@ def current_quarantine(store: Store, source_id: str | None = None) -> pd.DataFra
     with store.engine.connect() as connection:
         result = connection.execute(statement)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def current_quarantine(store: Store, source_id: str | None = None) -> pd.DataFrame:
+    """Quarantined cells of the current imports: source, file, row, column, value, reason."""
+    return _quarantine(store, _is_current(source_id))
+
+
+def quarantine_of_imports(store: Store, import_ids: list[int]) -> pd.DataFrame:
+    """Quarantined cells of the given imports (a held file's, say), same columns."""
+    return _quarantine(store, imports.c.import_id.in_([int(i) for i in import_ids]))
 
 
 def values_frame(frame: pd.DataFrame) -> pd.DataFrame:
