@@ -61,12 +61,15 @@ def test_every_encoding_is_detected_and_reads_the_same(tmp_path, folder, encodin
     assert only_file(result) | {"reason": ""} == {
         "source": "jumin",
         "file": "住民記録/住民記録_20251130.csv",
+        "status": "stored",
         "read": 3,
         "stored": 3,
         "quarantined": 0,
         "unchanged": 0,
         "refused": False,
+        "held": False,
         "reason": "",
+        "warnings": [],
     }
     records = current_records(_store(tmp_path))
     assert records["name"].tolist() == ["山田　太郎", "山田　花子", "佐藤　次郎"]
@@ -185,6 +188,8 @@ def test_formula_looking_values_in_quarantine_stay_text_in_the_error_table(tmp_p
         ),
     )
     errors = result.tables["import_errors"]
+    # the file has no storable row, so it is held; 取込エラー lists its rows all the same
+    errors = errors.loc[(errors["ファイル"] == "住民記録/住民記録_20251201.csv") & errors["行"].notna()]
     assert errors["値"].tolist() == list(fx.FORMULAS)
     assert all(isinstance(value, str) for value in errors["値"])
 
