@@ -7,9 +7,20 @@ import json
 
 import pytest
 from fixtures.ingest import make_fixtures as fx
-from fixtures.ingest.helpers import context_for, mapping_tables, only_file, run_import, source_row
+from fixtures.ingest.helpers import (
+    JUMIN_COLUMNS,
+    JUMIN_SOURCE,
+    SEX_CODES,
+    context_for,
+    mapping_tables,
+    only_file,
+    run_import,
+    source_row,
+)
 
+from macros_py.actions import run_action
 from macros_py.ingest.query import current_records
+from macros_py.link.query import current_links
 
 NAME = "住民記録/住民記録_20251130.csv"
 LINES = [
@@ -212,3 +223,31 @@ def test_file_mode_on_the_village_quarantines_short_and_cut_rows_and_unknown_fla
     }
     flag = next(row for row in rows if row["列"] == "問_激しく揺さぶった")
     assert flag["値"] == "ハイ" and "フラグとして読めません" in flag["理由"]
+
+
+def test_a_full_width_resident_number_in_another_source_joins_the_resident_exactly(tmp_path):
+    """Import 住民記録 (0001-0003) and a 健診 file writing ０００２, then run 名寄せ."""
+    fx.write_csv(tmp_path / "exports" / "住民記録", "住民記録_20251130.csv", fx.GOOD_ROWS)
+    fx.write_csv(
+        tmp_path / "exports" / "健診",
+        "健診_20251130.csv",
+        [["０００２", "山田　花子"], ["０００３－", "佐藤　次郎"]],
+        header=["宛名番号", "氏名"],
+    )
+    mapping = mapping_tables(
+        sources=[JUMIN_SOURCE, source_row("kenshin", "健診/健診_*.csv")],
+        columns=[
+            *JUMIN_COLUMNS,
+            ["kenshin", "宛名番号", "宛名番号", "文字", "", "はい"],
+            ["kenshin", "氏名", "氏名", "文字", "", ""],
+        ],
+        codes=SEX_CODES,
+    )
+    assert run_import(tmp_path, mapping).ok
+    context = context_for(tmp_path, mapping)
+    assert run_action("link", context).ok
+    links = current_links(context.store).set_index("record_id")
+    stored = current_records(context.store, "kenshin").set_index("resident_id")["record_id"]
+    assert stored.index.tolist() == ["0002", "0003-"]
+    assert links.loc[stored["0002"], ["resident_id", "outcome"]].tolist() == ["0002", "exact"]
+    assert links.loc[stored["0003-"], "outcome"] != "exact"  # a real difference stays one
