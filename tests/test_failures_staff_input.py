@@ -188,3 +188,15 @@ def test_an_excel_note_on_a_cell_refuses_the_run_naming_the_cell(workbook):
     result = run_in_file_mode("check_settings", workbook, user_name="tester")
     assert not result.ok and "名寄せ確認!B5(メモ/コメント)" in result.messages[0], result.messages
     assert workbook.read_bytes() == before
+
+
+def test_revocation_reason_typed_without_revoking_follows_its_decision_row():
+    from macros_py.book.carry_over import CARRIED_COLUMNS, carry_typed
+
+    typed = next(t for t in CARRIED_COLUMNS if t.sheet_key == "link_decisions")
+    old = pd.DataFrame(
+        {"判定ID": ["D1", "D2", "D3"], "取消": ["", "取消", ""], "取消理由": ["確認中", "誤り", ""]}
+    )
+    new = pd.DataFrame({"判定ID": ["D3", "D1"], "取消": ["", ""], "取消理由": ["", ""]})
+    carried, lost = carry_typed(typed, old, new)
+    assert list(carried["取消理由"]) == ["", "確認中"] and lost == 0

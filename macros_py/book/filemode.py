@@ -28,7 +28,7 @@ import pandas as pd
 
 from macros_py.actions import ACTION_BY_ID, ACTIONS, ActionContext, ActionResult, ActionSpec, run_action
 from macros_py.book.build import render_workbook, write_atomically
-from macros_py.book.carry_over import carry_review_memos, log_rows_for, merged_log
+from macros_py.book.carry_over import CARRIED_COLUMNS, carry_typed, log_rows_for, merged_log
 from macros_py.book.foreign import find_foreign_content
 from macros_py.book.harvest import BACKUP_FOLDER, NotOurWorkbook, harvest_workbook
 from macros_py.book.status import update_status
@@ -36,7 +36,7 @@ from macros_py.config.check import validate_all_settings
 from macros_py.config.errors import ConfigErrors
 from macros_py.config.settings import Settings, parse_settings
 from macros_py.failures import run_log, unexpected_error_message
-from macros_py.sheets import LINK_REVIEW, LOG, SHEET_BY_KEY, STATUS
+from macros_py.sheets import LOG, SHEET_BY_KEY, STATUS
 
 logger = logging.getLogger(__name__)
 
@@ -232,13 +232,15 @@ def _new_tables(
         else:
             logger.warning("action %s returned a table for unknown sheet %r", spec.id, key)
     log = result.tables.get(LOG.key)
-    if LINK_REVIEW.key in result.tables:
-        review, lost = carry_review_memos(tables.get(LINK_REVIEW.key), result.tables[LINK_REVIEW.key])
-        new_tables[LINK_REVIEW.key] = review
+    for typed in CARRIED_COLUMNS:  # what staff typed on tabs the action replaces
+        if typed.sheet_key not in result.tables or typed.sheet_key not in SHEET_BY_KEY:
+            continue
+        carried, lost = carry_typed(typed, tables.get(typed.sheet_key), result.tables[typed.sheet_key])
+        new_tables[typed.sheet_key] = carried
         if lost:
             note = (
-                f"名寄せ確認のメモ {lost} 件は、その組み合わせが確認の対象から外れたため引き継げませんでした"
-                f"(実行前の台帳は「{BACKUP_FOLDER}」フォルダにあります)。"
+                f"「{SHEET_BY_KEY[typed.sheet_key].name}」タブの「{typed.column}」{lost} 件は、その行が表から外れたため"
+                f"引き継げませんでした(実行前の台帳は「{BACKUP_FOLDER}」フォルダにあります)。"
             )
             log = pd.concat([log, _log(spec, user_name, finished, "警告", [note])], ignore_index=True)
     if log is None or log.empty:

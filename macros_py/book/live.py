@@ -18,12 +18,12 @@ import pandas as pd
 import xlwings as xw
 
 from macros_py.actions import ACTION_BY_ID, ActionContext, ActionResult, run_action
-from macros_py.book.carry_over import carry_review_memos, merged_log
+from macros_py.book.carry_over import CARRIED_COLUMNS, carry_typed, merged_log
 from macros_py.book.cells import cell_text, source_names, table_records, with_source_names
 from macros_py.book.status import update_status
 from macros_py.config.check import validate_all_settings
 from macros_py.failures import unexpected_error_message
-from macros_py.sheets import LINK_REVIEW, LOG, SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
+from macros_py.sheets import LOG, SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +156,9 @@ def _execute(
     for key, table in result.tables.items():
         if key == LOG.key:  # the ログ tab keeps the recent history of every action
             table = merged_log(read_table(book, LOG), table)
-        elif key == LINK_REVIEW.key:  # memos on undecided rows follow their pair
-            table, _lost = carry_review_memos(tables.get(LINK_REVIEW.key), table)
+        for typed in CARRIED_COLUMNS:  # memos on undecided rows follow their row
+            if key == typed.sheet_key:
+                table, _lost = carry_typed(typed, tables.get(key), table)
         if key in SHEET_BY_KEY:
             write_table(book, SHEET_BY_KEY[key], with_source_names(table, SHEET_BY_KEY[key].columns, names))
         else:
