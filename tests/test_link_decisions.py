@@ -275,3 +275,20 @@ def test_a_memo_without_a_decision_stays_with_its_pair(workbook):
     assert run_in_file_mode("link", workbook, user_name="staff1").ok
     review = harvest_workbook(workbook)[LINK_REVIEW.key]
     assert review.loc[review["ソースID"] == "consultation", "メモ"].tolist() == ["保護者に確認中"]
+
+
+def test_the_state_of_each_decision_follows_the_latest_row_of_its_pair():
+    from macros_py.link.decisions_tab import _states
+
+    rows = pd.DataFrame(
+        [
+            ("s", "k1", "A", "同一"),  # replaced by the later 同一 of k1 to B
+            ("s", "k2", "C", "別人"),  # revoked below
+            ("s", "k1", "B", "同一"),
+            ("s", "k2", "C", "取消"),
+            ("s", "k3", "D", "別人"),  # replaced by a later 同一 on the same pair
+            ("s", "k3", "D", "同一"),
+        ],
+        columns=["source_id", "source_key", "resident_id", "decision"],
+    )
+    assert list(_states(rows)) == ["変更済み", "取消済み", "有効", "取消の記録", "変更済み", "有効"]

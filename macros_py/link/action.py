@@ -208,38 +208,19 @@ def link_action(context: ActionContext) -> ActionResult:
     if staff.problems or revoked.problems:
         return _refused(user, [*staff.problems, *revoked.problems])
     resident_source = settings.resident_source_id
-    master_raw = linkable_records(store, source_id=resident_source)
-    if master_raw.empty:
+    stages: dict[str, float] = {}
+    loaded = _load(store, resident_source, stages, started)
+    if loaded is None:
         message = (
             f"住民記録(ソースID「{resident_source}」)が取り込まれていません。先に取込を実行してください。"
         )
         return _refused(user, [message], summary={"sources": {}})
-    stages: dict[str, float] = {}
-    # Names, readings and addresses of the master are normalised by a worker
-    # while the other sources are read.
-    master_keys = start_people_keys(master_raw)
-    try:
-        others = linkable_records(store, exclude_source_id=resident_source)
-    except BaseException:
-        master_keys()  # waits for the worker
-        raise
-    stages["load"] = time.perf_counter() - started
-    step = time.perf_counter()
-    master = prepare_master(master_raw, master_keys)
-    master_record_ids = master_raw["record_id"].to_numpy(np.int64)
-    # The residents' raw text is read again only for the rows shown for review.
-    del master_raw
-    stages["prepare_master"] = time.perf_counter() - step
+    master, master_record_ids, raw = loaded
     options = MatchOptions(
         auto_threshold=settings.link_auto_threshold,
         review_threshold=settings.link_review_threshold,
         reference_date=context.reference_date(),
     )
-    source_codes = pd.factorize(others["source_id"].to_numpy(dtype=object), sort=True)[0]
-    order = np.lexsort((others["record_id"].to_numpy(np.int64), source_codes))
-    raw = others.take(order).reset_index(drop=True)
-    del others  # the rows live on in ``raw``: let a metropolis's copy go
-    raw["roster_number"] = _roster_numbers(raw)
     stored = load_decisions(store)
     fresh = crosswalk_rows(pd.concat([staff.decisions, revoked.decisions], ignore_index=True), user)
     # Staff decisions count in this run as the newest ones; they are stored with its links.
@@ -252,21 +233,7 @@ def link_action(context: ActionContext) -> ActionResult:
     stages.update(run.stats["seconds"])
     step = time.perf_counter()
     keys = pd.Series(run.keys, dtype=object)
-    try:
-        rest = np.flatnonzero(~written)
-        writer.put(raw[["record_id", "source_id"]].iloc[rest], run.links.iloc[rest])
-        writer.put_rows(crosswalk, _confirmed_auto_links(raw, keys, run.links, decisions))
-        if run.model is not None:
-            model_row = {
-                "created_at": datetime.now(),
-                "source_id": None,
-                "parameters_json": run.model.to_json(),
-            }
-            writer.put_rows(link_models, pd.DataFrame([model_row], dtype=object))
-    except BaseException:
-        writer.abort()
-        raise
-    writer.finish()
+    _write_rest(writer, raw, keys, run, decisions, written)
     review = _review(store, raw, keys, run.links, master_record_ids, names, staff.memos)
     unmatched, unmatched_counts = unmatched_rows(
         store,
@@ -296,6 +263,62 @@ def link_action(context: ActionContext) -> ActionResult:
         seconds=time.perf_counter() - started,
         stages=stages,
     )
+
+
+def _load(
+    store: Store, resident_source: str, stages: dict[str, float], started: float
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame] | None:
+    """(prepared master, its record ids, the other sources' records in order), or ``None`` without residents."""
+    master_raw = linkable_records(store, source_id=resident_source)
+    if master_raw.empty:
+        return None
+    # Names, readings and addresses of the master are normalised by a worker
+    # while the other sources are read.
+    master_keys = start_people_keys(master_raw)
+    try:
+        others = linkable_records(store, exclude_source_id=resident_source)
+    except BaseException:
+        master_keys()  # waits for the worker
+        raise
+    stages["load"] = time.perf_counter() - started
+    step = time.perf_counter()
+    master = prepare_master(master_raw, master_keys)
+    master_record_ids = master_raw["record_id"].to_numpy(np.int64)
+    # The residents' raw text is read again only for the rows shown for review.
+    del master_raw
+    stages["prepare_master"] = time.perf_counter() - step
+    source_codes = pd.factorize(others["source_id"].to_numpy(dtype=object), sort=True)[0]
+    order = np.lexsort((others["record_id"].to_numpy(np.int64), source_codes))
+    raw = others.take(order).reset_index(drop=True)
+    del others  # the rows live on in ``raw``: let a metropolis's copy go
+    raw["roster_number"] = _roster_numbers(raw)
+    return master, master_record_ids, raw
+
+
+def _write_rest(
+    writer: _LinksWriter,
+    raw: pd.DataFrame,
+    keys: pd.Series,
+    run: LinkRun,
+    decisions: pd.DataFrame,
+    written: np.ndarray,
+) -> None:
+    """Queue the links not written yet, the confirmed automatic links and the model; commit."""
+    try:
+        rest = np.flatnonzero(~written)
+        writer.put(raw[["record_id", "source_id"]].iloc[rest], run.links.iloc[rest])
+        writer.put_rows(crosswalk, _confirmed_auto_links(raw, keys, run.links, decisions))
+        if run.model is not None:
+            model_row = {
+                "created_at": datetime.now(),
+                "source_id": None,
+                "parameters_json": run.model.to_json(),
+            }
+            writer.put_rows(link_models, pd.DataFrame([model_row], dtype=object))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.finish()
 
 
 def _link(

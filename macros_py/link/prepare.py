@@ -14,17 +14,16 @@ kana of the given-name reading, for blocking), ``sex``, ``town``, ``chome`` (tow
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from macros_py.normalize.address import split_address
+from macros_py.link.keys_worker import distinct_keys, watch_parent
 from macros_py.normalize.dates import parse_dates
-from macros_py.normalize.kana import kana_key, split_kana
-from macros_py.normalize.names import split_name
 
 __all__ = [
     "PREPARED_COLUMNS",
@@ -58,8 +57,8 @@ PREPARED_COLUMNS = (
 
 logger = logging.getLogger(__name__)
 
-# Records from which name, reading and address normalisation runs on a worker thread
-# while the caller does other work.
+# Records from which name, reading and address normalisation runs in a worker process
+# while the caller does other work (below it, starting a process costs more than it saves).
 PARALLEL_MIN_RECORDS = 50_000
 
 _SEX = {"男": "男", "女": "女", "1": "男", "2": "女", "M": "男", "F": "女", "男性": "男", "女性": "女"}
@@ -82,16 +81,6 @@ def _mapped(values: np.ndarray, function) -> np.ndarray:
     return results[codes] if len(values) else np.empty(0, dtype=object)
 
 
-def _address_keys(values: list[str]) -> list[tuple[str, str, str]]:
-    """(town, town + 丁目, town + 丁目-番地-号) of each address ("" parts when no numbers)."""
-    out = []
-    for value in values:
-        parts = split_address(value)
-        chome = f"{parts.town}{parts.numbers.split('-')[0]}" if parts.numbers else ""
-        out.append((parts.town, chome, parts.key if parts.numbers else ""))
-    return out
-
-
 _KEY_COLUMNS = {
     "name": ("surname", "given", "surname_loose", "given_loose"),
     "name_kana": ("kana_surname", "kana_given", "kana_full"),
@@ -99,42 +88,35 @@ _KEY_COLUMNS = {
 }
 
 
-def _name_keys(values: list[str]) -> list[tuple[str, str, str, str]]:
-    """(surname, given, loose surname, loose given) of each name."""
-    return [(*split_name(value), *split_name(value, loose=True)) for value in values]
-
-
-def _reading_key_rows(values: list[str]) -> list[tuple[str, str, str]]:
-    """(surname, given, both) reading keys of each 氏名カナ, keyed once per distinct part.
-
-    A city's forty thousand readings are made of a few hundred surname and given-name
-    readings; ``both`` is the concatenation of the part keys.
-    """
-    part_keys: dict[str, str] = {}
-    out = []
-    for value in values:
-        surname, given = split_kana(value)
-        if surname not in part_keys:
-            part_keys[surname] = kana_key(surname)
-        if given not in part_keys:
-            part_keys[given] = kana_key(given)
-        out.append((part_keys[surname], part_keys[given], part_keys[surname] + part_keys[given]))
-    return out
-
-
-_KEY_FUNCTIONS = {"name": _name_keys, "name_kana": _reading_key_rows, "address": _address_keys}
-
-
-def _coded_keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, tuple[np.ndarray, list[tuple]]]:
-    """Per column: the code of each row (-1 missing) and the key rows of the distinct values."""
-    out = {}
+def _distinct_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dict, dict]:
+    """Per column: the code of each row (-1 missing) and the distinct values as stripped text."""
+    codes, values = {}, {}
     for column in columns:
         if column in frame.columns:
-            codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
+            codes[column], uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
         else:
-            codes, uniques = np.full(len(frame), -1, dtype=np.int64), []
-        out[column] = (codes, _KEY_FUNCTIONS[column]([str(value).strip() for value in uniques]))
-    return out
+            codes[column], uniques = np.full(len(frame), -1, dtype=np.int64), []
+        values[column] = [str(value).strip() for value in uniques]
+    return codes, values
+
+
+def _worker_keys(values: dict[str, list[str]]) -> Future | None:
+    """The key rows of ``values`` computed by a spawned worker process (``None`` if none starts).
+
+    Only the distinct values travel (a city's master has a few hundred thousand), the
+    worker imports nothing but the normalisation functions, and it ends itself when
+    this process ends, so that a killed run leaves no process behind.
+    """
+    try:
+        executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
+        )
+        future = executor.submit(distinct_keys, values)
+    except (OSError, RuntimeError) as error:  # no process can be started here
+        logger.info("normalisation in this process: %s", error)
+        return None
+    executor.shutdown(wait=False)  # the worker ends once its one task is done
+    return future
 
 
 def start_people_keys(
@@ -142,12 +124,11 @@ def start_people_keys(
 ) -> Callable[[], dict[str, np.ndarray]]:
     """Start normalising names, readings and addresses; the returned call gives the key columns.
 
-    Keys are computed once per distinct value. Large inputs are normalised on a worker
-    thread, so that the caller's reading (SQLite and numpy release the GIL for part of
-    their work) overlaps with it. No process is started: Windows has no ``fork``, a
-    spawned process would have to be sent the records, and a process outlives a parent
-    that is killed, whereas a thread ends with it. The returned call must be made once
-    (it waits for the thread).
+    Keys are computed once per distinct value. For large inputs the distinct values go
+    to a worker process started with ``spawn`` (the start method Windows has), so that
+    the caller can do other work meanwhile (read the other sources, parse dates); the
+    worker exits by itself if this process is killed. Elsewhere, or when no process can
+    be started, they are computed here. The returned call must be made once.
 
     Args:
         frame: records with canonical columns (missing columns count as empty).
@@ -159,25 +140,20 @@ def start_people_keys(
         ``given``, ``surname_loose``, ``given_loose`` (name), ``kana_surname``,
         ``kana_given``, ``kana_full`` (name_kana), ``town``, ``chome``, ``address``.
     """
+    codes, values = _distinct_values(frame, columns)
 
-    def finish(keys: dict[str, tuple[np.ndarray, list[tuple]]]) -> dict[str, np.ndarray]:
+    def finish(rows_by_column: dict[str, list[tuple]]) -> dict[str, np.ndarray]:
         out = {}
-        for column, (codes, rows) in keys.items():
+        for column, rows in rows_by_column.items():
             names = _KEY_COLUMNS[column]
-            out.update(zip(names, _split_results(rows, codes, len(names)), strict=True))
+            out.update(zip(names, _split_results(rows, codes[column], len(names)), strict=True))
         return out
 
-    if parallel and len(frame) >= PARALLEL_MIN_RECORDS:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-keys")
-        future = executor.submit(_coded_keys, frame, columns)
-        executor.shutdown(wait=False)  # the thread ends when its one task is done
-
-        def collect() -> dict[str, np.ndarray]:
-            return finish(future.result())
-
-        return collect
-    keys = _coded_keys(frame, columns)
-    return lambda: finish(keys)
+    future = _worker_keys(values) if parallel and len(frame) >= PARALLEL_MIN_RECORDS else None
+    if future is not None:
+        return lambda: finish(future.result())
+    rows = distinct_keys(values)
+    return lambda: finish(rows)
 
 
 def prepare_sex(frame: pd.DataFrame) -> np.ndarray:
@@ -235,7 +211,7 @@ def prepare_people(
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
     if keys is None:
-        # Addresses (the costliest) on the worker thread, names and readings here meanwhile.
+        # Addresses (the costliest) in the worker, names and readings here meanwhile.
         addresses = int(frame["address"].notna().sum()) if "address" in frame.columns else 0
         pending = start_people_keys(frame, ("address",), parallel=addresses >= PARALLEL_MIN_RECORDS)
         here = start_people_keys(frame, ("name", "name_kana"), parallel=False)()
