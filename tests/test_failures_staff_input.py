@@ -59,7 +59,9 @@ def test_memos_on_undecided_review_rows_follow_their_pair_across_runs(village_co
         sheet.cell(LINK_REVIEW.excel_row(1), decision_column).value = "同一"
 
     _edit(path, type_memos)
-    assert run_in_file_mode("import", path, user_name="tester").ok  # another action keeps the tab
+    assert run_in_file_mode("check_settings", path, user_name="tester").ok  # another action keeps the tab
+    kept = harvest_workbook(path)[LINK_REVIEW.key]
+    assert list(kept["メモ"].head(2)) == ["保護者に確認中", "確認済み"]
     assert run_in_file_mode("link", path, user_name="tester").ok
     after = harvest_workbook(path)[LINK_REVIEW.key]
     keys = after[["ソースID", "レコードキー", "宛名番号"]].apply(tuple, axis=1)
