@@ -28,6 +28,7 @@ __all__ = [
     "NewExtract",
     "accept_held",
     "pending_held",
+    "removed_accepted",
     "retire_older_held",
     "supersede",
     "withdraw_removed",
@@ -321,12 +322,10 @@ def accept_held(connection: Connection, row: Row, *, user_name: str) -> bool:
     return supersede(connection, import_id=row.import_id, source_id=row.source_id, file_name=row.file_name)
 
 
-def withdraw_removed(connection: Connection, source_id: str, present_files: set[str]) -> list[str]:
-    """Withdraw current accepted imports whose file left the import folder.
-
-    The imports they replaced are current again. Returns the withdrawn file names.
-    """
-    gone = [
+def removed_accepted(connection: Connection, source_id: str, present_files: set[str]) -> list[Row]:
+    """Current accepted imports of the source whose file left the import folder (a read:
+    the caller takes the lock only when there is something to withdraw)."""
+    return [
         row
         for row in connection.execute(
             select(imports.c.import_id, imports.c.file_name).where(
@@ -335,6 +334,14 @@ def withdraw_removed(connection: Connection, source_id: str, present_files: set[
         ).all()
         if row.file_name not in present_files
     ]
+
+
+def withdraw_removed(connection: Connection, source_id: str, present_files: set[str]) -> list[str]:
+    """Withdraw current accepted imports whose file left the import folder.
+
+    The imports they replaced are current again. Returns the withdrawn file names.
+    """
+    gone = removed_accepted(connection, source_id, present_files)
     for row in gone:
         connection.execute(
             update(imports)

@@ -709,6 +709,11 @@ class ImportReport:
 
 def _withdraw_removed(store: Store, source: SourceSpec, files: list[Path], import_folder: Path) -> list[str]:
     present = {path.relative_to(import_folder).as_posix() for path in files}
+    # Read first: taking the write lock for every source would wait for the writer
+    # thread's transaction and stall reading and mapping.
+    with store.engine.connect() as connection:
+        if not extracts.removed_accepted(connection, source.source_id, present):
+            return []
     with store.engine.begin() as connection:
         extracts.lock_source(connection, source.source_id)
         return extracts.withdraw_removed(connection, source.source_id, present)
