@@ -37,8 +37,21 @@ def decision_id(crosswalk_id: int) -> str:
     return f"D{int(crosswalk_id):06d}"
 
 
-def _crosswalk_rows(store: Store) -> pd.DataFrame:
-    """Every crosswalk row, oldest first."""
+_KEYS_PER_QUERY = 5_000
+
+
+def _staff_keys(store: Store) -> list[str]:
+    """Record keys that have a staff row (the automatic confirmations are most rows)."""
+    with store.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(crosswalk.c.source_key).where(crosswalk.c.decided_by != AUTO_CONFIRMED_BY).distinct()
+            ).scalars()
+        )
+
+
+def _crosswalk_rows(store: Store, keys: list[str]) -> pd.DataFrame:
+    """Every crosswalk row of the given record keys, oldest first."""
     columns = [
         "crosswalk_id",
         "source_id",
@@ -49,13 +62,14 @@ def _crosswalk_rows(store: Store) -> pd.DataFrame:
         "decided_at",
         "note",
     ]
+    rows: list = []
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(*[crosswalk.c[c] for c in columns]).order_by(
-                crosswalk.c.decided_at, crosswalk.c.crosswalk_id
-            )
-        ).all()
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            part = keys[start : start + _KEYS_PER_QUERY]
+            statement = select(*[crosswalk.c[c] for c in columns]).where(crosswalk.c.source_key.in_(part))
+            rows.extend(tuple(row) for row in connection.execute(statement))
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame = frame.sort_values(["decided_at", "crosswalk_id"], kind="stable").reset_index(drop=True)
     for column in ("source_id", "source_key", "resident_id", "decision", "decided_by", "note"):
         frame[column] = frame[column].fillna("").astype(str).astype(object)
     return frame
@@ -80,7 +94,7 @@ def _states(rows: pd.DataFrame) -> np.ndarray:
 
 def decisions_table(store: Store, source_names: dict[str, str]) -> pd.DataFrame:
     """Rows of the 名寄せ判定 tab: staff decisions and revocations, newest first (capped)."""
-    rows = _crosswalk_rows(store)
+    rows = _crosswalk_rows(store, _staff_keys(store))
     rows["state"] = _states(rows) if len(rows) else pd.Series(dtype=object)
     staff = rows[rows["decided_by"] != AUTO_CONFIRMED_BY].iloc[::-1].head(DECISION_ROWS_SHOWN)
     when = pd.to_datetime(staff["decided_at"], errors="coerce")
@@ -134,7 +148,10 @@ def harvest_revocations(table: pd.DataFrame | None, store: Store) -> Revocations
     marked = np.flatnonzero((frame["取消"] != "").to_numpy())
     if len(marked) == 0:
         return Revocations(pd.DataFrame(columns=_COLUMNS))
-    stored = _crosswalk_rows(store)
+    # Every row of the record keys named on the marked rows: their states need them all.
+    stored = _crosswalk_rows(
+        store, sorted(set(frame.loc[marked, "レコードキー"]) if "レコードキー" in frame else set())
+    )
     stored["state"] = _states(stored) if len(stored) else pd.Series(dtype=object)
     by_id = {decision_id(i): row for i, row in zip(stored["crosswalk_id"], stored.itertuples(), strict=True)}
     out, problems = [], []

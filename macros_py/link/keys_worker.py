@@ -1,23 +1,26 @@
 """Normalisation of distinct names, readings and addresses in a spawned worker process.
 
-This module is what the worker imports: only the normalisation functions, no pandas,
-so that a ``spawn`` process (the only start method on Windows) is ready in a fraction
-of a second. The worker watches its parent and exits as soon as the parent is gone
-(a killed 名寄せ must leave no process behind).
+The worker is a plain child process (``python -m macros_py.link.keys_worker``, which
+works the same on Windows, where there is no ``fork``) that imports only the
+normalisation functions, no pandas, so it is ready in a fraction of a second. Values
+and results travel as pickles over its stdin and stdout. The parent keeps the worker's
+stdin open until it has the result, so the worker sees end of input and exits as soon
+as the parent is gone (a killed 名寄せ must leave no process behind).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import struct
+import sys
 import threading
-from multiprocessing.connection import wait
 
 from macros_py.normalize.address import split_address
 from macros_py.normalize.kana import kana_key, split_kana
 from macros_py.normalize.names import split_name
 
-__all__ = ["KEY_FUNCTIONS", "distinct_keys", "watch_parent"]
+__all__ = ["KEY_FUNCTIONS", "distinct_keys", "serve"]
 
 
 def address_keys(values: list[str]) -> list[tuple[str, str, str]]:
@@ -61,13 +64,40 @@ def distinct_keys(values: dict[str, list[str]]) -> dict[str, list[tuple]]:
     return {column: KEY_FUNCTIONS[column](texts) for column, texts in values.items()}
 
 
-def _exit_with_parent(sentinel) -> None:
-    wait([sentinel])
-    os._exit(0)  # the parent is gone: nobody will read the result
+def _exit_when_parent_ends(stream) -> None:
+    """The parent keeps our stdin open until it has the result: end of input means it is gone."""
+    while stream.read(65536):
+        pass
+    os._exit(0)  # nobody will read the result
 
 
-def watch_parent() -> None:
-    """Worker initialiser: end this process as soon as its parent ends (even by SIGKILL)."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+def _read_exactly(stream, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise EOFError("the parent ended before sending the values")
+        data += chunk
+    return bytes(data)
+
+
+def serve(stdin=None, stdout=None) -> None:
+    """Worker main: read one pickled ``{column: [values]}`` (8-byte length first), write the key rows.
+
+    Run as ``python -m macros_py.link.keys_worker`` by
+    :func:`macros_py.link.prepare.start_people_keys`. A plain child process, not a
+    multiprocessing one: ``spawn`` would import the parent's main script again.
+    """
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+    size = struct.unpack("<Q", _read_exactly(stdin, 8))[0]
+    values = pickle.loads(_read_exactly(stdin, size))
+    threading.Thread(target=_exit_when_parent_ends, args=(stdin,), daemon=True).start()
+    result = pickle.dumps(distinct_keys(values), protocol=pickle.HIGHEST_PROTOCOL)
+    stdout.write(struct.pack("<Q", len(result)))
+    stdout.write(result)
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    serve()

@@ -14,15 +14,18 @@ kana of the given-name reading, for blocking), ``sex``, ``town``, ``chome`` (tow
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import pickle
+import struct
+import subprocess
+import sys
+import threading
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from macros_py.link.keys_worker import distinct_keys, watch_parent
+from macros_py.link.keys_worker import distinct_keys
 from macros_py.normalize.dates import parse_dates
 
 __all__ = [
@@ -100,23 +103,48 @@ def _distinct_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dic
     return codes, values
 
 
-def _worker_keys(values: dict[str, list[str]]) -> Future | None:
-    """The key rows of ``values`` computed by a spawned worker process (``None`` if none starts).
+def _worker_keys(values: dict[str, list[str]]) -> Callable[[], dict[str, list[tuple]]] | None:
+    """Start computing the key rows of ``values`` in a worker process (``None`` if none starts).
 
-    Only the distinct values travel (a city's master has a few hundred thousand), the
-    worker imports nothing but the normalisation functions, and it ends itself when
-    this process ends, so that a killed run leaves no process behind.
+    Only the distinct values travel (a city's master has a few hundred thousand). The
+    returned call waits for the result (or computes here if the worker failed).
     """
+    payload = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        executor = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "macros_py.link.keys_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
-        future = executor.submit(distinct_keys, values)
-    except (OSError, RuntimeError) as error:  # no process can be started here
+    except OSError as error:  # no process can be started here
         logger.info("normalisation in this process: %s", error)
         return None
-    executor.shutdown(wait=False)  # the worker ends once its one task is done
-    return future
+    received: dict = {}
+
+    def exchange() -> None:
+        try:
+            worker.stdin.write(struct.pack("<Q", len(payload)) + payload)
+            worker.stdin.flush()
+            size = struct.unpack("<Q", worker.stdout.read(8))[0]
+            received["rows"] = pickle.loads(worker.stdout.read(size))
+        except Exception as error:  # the worker died or wrote nothing usable
+            logger.warning("normalisation worker failed (%s): normalising in this process", error)
+
+    # The pipes are served by a thread: writing a large payload would block until the
+    # worker reads it, and the caller must be free to do its own work meanwhile.
+    thread = threading.Thread(target=exchange, name="people-keys", daemon=True)
+    thread.start()
+
+    def collect() -> dict[str, list[tuple]]:
+        thread.join()
+        worker.stdin.close()  # the worker may now end
+        worker.stdout.close()
+        worker.wait()
+        return received["rows"] if "rows" in received else distinct_keys(values)
+
+    return collect
 
 
 def start_people_keys(
@@ -125,10 +153,12 @@ def start_people_keys(
     """Start normalising names, readings and addresses; the returned call gives the key columns.
 
     Keys are computed once per distinct value. For large inputs the distinct values go
-    to a worker process started with ``spawn`` (the start method Windows has), so that
-    the caller can do other work meanwhile (read the other sources, parse dates); the
-    worker exits by itself if this process is killed. Elsewhere, or when no process can
-    be started, they are computed here. The returned call must be made once.
+    to a worker process (:mod:`macros_py.link.keys_worker`, a plain child process: no
+    ``fork``, which Windows lacks, and no re-import of the caller's main script, which
+    multiprocessing's ``spawn`` does), so that the caller can do other work meanwhile
+    (read the other sources, parse dates); the worker exits by itself if this process
+    is killed. Below the size, or when no process can be started, they are computed
+    here. The returned call must be made once.
 
     Args:
         frame: records with canonical columns (missing columns count as empty).
@@ -149,9 +179,9 @@ def start_people_keys(
             out.update(zip(names, _split_results(rows, codes[column], len(names)), strict=True))
         return out
 
-    future = _worker_keys(values) if parallel and len(frame) >= PARALLEL_MIN_RECORDS else None
-    if future is not None:
-        return lambda: finish(future.result())
+    pending = _worker_keys(values) if parallel and len(frame) >= PARALLEL_MIN_RECORDS else None
+    if pending is not None:
+        return lambda: finish(pending())
     rows = distinct_keys(values)
     return lambda: finish(rows)
 

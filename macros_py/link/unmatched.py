@@ -76,7 +76,9 @@ def unmatched_rows(
         source_names: ソースID → 名称.
     """
     source = records["source_id"].to_numpy(dtype=object)
-    unmatched = (outcomes.to_numpy(dtype=object) == "none") & np.isin(source, list(sources))
+    # Hashed membership: numpy's isin would sort a million object values.
+    listed = pd.Index(source, dtype=object).isin(list(sources))
+    unmatched = (outcomes.to_numpy(dtype=object) == "none") & listed
     chosen = records[unmatched]
     counts = {str(k): int(v) for k, v in chosen["source_id"].value_counts().sort_index().items()}
     shown = chosen.groupby("source_id", sort=True, group_keys=False).head(UNMATCHED_ROWS_PER_SOURCE)
