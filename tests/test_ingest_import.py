@@ -184,7 +184,10 @@ def test_action_json_and_quality_tables(tmp_path, folder):
     assert quality.loc["jumin", "適時性"] == 1.0
     assert "取込エラー 5 行" in quality.loc["jumin", "注意"]
     freshness = result.tables["freshness"]
-    assert freshness.set_index("ソースID").loc["jumin", ["名称", "抽出日"]].tolist() == ["住民記録", "2025-11-30"]
+    assert freshness.set_index("ソースID").loc["jumin", ["名称", "抽出日"]].tolist() == [
+        "住民記録",
+        "2025-11-30",
+    ]
     assert freshness["鮮度"].tolist() == ["最新(0日前)"]
 
 

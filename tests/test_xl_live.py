@@ -155,3 +155,28 @@ def test_xl_run_uses_the_mock_caller(built, tmp_path, monkeypatch):
         del xw.Book._mock_caller
     assert result.action == ACTIONS[0].id
     assert any(a["func"] == "alert" for a in book.json()["actions"])
+
+
+def test_an_older_workbook_without_a_new_tab_gets_japanese_upgrade_guidance(built, tmp_path):
+    payload = payload_from_workbook(built)
+    payload["sheets"] = [sheet for sheet in payload["sheets"] if sheet["name"] != "名寄せ判定"]
+    book = xw.Book(json=payload)
+    result = run_in_book(book, "link", user_name="tester", workbook_dir=tmp_path)
+    assert not result.ok and result.summary.get("refused")
+    alert = next(a for a in book.json()["actions"] if a["func"] == "alert")
+    assert (
+        "シート「名寄せ判定」がありません" in alert["args"][0]
+        and "mimamori run 設定チェック" in alert["args"][0]
+    )
+    assert alert["args"][3] == "critical"
+
+
+def test_a_renamed_header_is_refused_in_japanese_not_as_an_unexpected_error(built, tmp_path):
+    payload = payload_from_workbook(built)
+    review = next(sheet for sheet in payload["sheets"] if sheet["name"] == "名寄せ確認")
+    row = next(i for i, values in enumerate(review["values"]) if "判定" in values)
+    review["values"][row] = ["決定" if value == "判定" else value for value in review["values"][row]]
+    book = xw.Book(json=payload)
+    result = run_in_book(book, "link", user_name="tester", workbook_dir=tmp_path)
+    assert not result.ok
+    assert "見出しが変更されています" in result.messages[0] and "予期しない" not in result.messages[0]

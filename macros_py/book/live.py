@@ -27,7 +27,7 @@ from macros_py.sheets import LOG, SETTINGS_SHEETS, SHEET_BY_KEY, STATUS, SheetSp
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALERT_TITLE", "read_table", "run_in_book", "write_table"]
+__all__ = ["ALERT_TITLE", "LiveTableError", "read_table", "run_in_book", "write_table"]
 
 ALERT_TITLE = "みまもり台帳"
 _MAX_ALERT_MESSAGES = 10
@@ -56,8 +56,25 @@ _PROTECT_ARGUMENTS = (
 )
 
 
+class LiveTableError(ValueError):
+    """A tab or table of the open book is missing or changed; the message is Japanese guidance."""
+
+
+# An older workbook lacks the tabs and columns a newer engine adds: file mode renders the
+# workbook afresh from the current specification, which is the upgrade path staff have.
+_UPGRADE_HINT = (
+    "台帳が古い形式のままの可能性があります。Excelで台帳を閉じ、"
+    "コマンド「mimamori run 設定チェック --workbook 台帳ファイル」を一度実行すると、"
+    "入力内容を保ったまま新しい形式に作り直されます。"
+)
+
+
 def _table(book: xw.Book, sheet: SheetSpec) -> tuple[xw.Sheet, xw.main.Table]:
+    if sheet.name not in [worksheet.name for worksheet in book.sheets]:
+        raise LiveTableError(f"台帳にシート「{sheet.name}」がありません。{_UPGRADE_HINT}")
     worksheet = book.sheets[sheet.name]
+    if sheet.table_name not in [table.name for table in worksheet.tables]:
+        raise LiveTableError(f"シート「{sheet.name}」に表「{sheet.table_name}」がありません。{_UPGRADE_HINT}")
     return worksheet, worksheet.tables[sheet.table_name]
 
 
@@ -70,9 +87,9 @@ def read_table(book: xw.Book, sheet: SheetSpec) -> pd.DataFrame:
     _worksheet, table = _table(book, sheet)
     header = [cell_text(value) for value in table.header_row_range.value]
     if header != sheet.headers:
-        raise ValueError(
+        raise LiveTableError(
             f"シート「{sheet.name}」の表「{sheet.table_name}」の見出しが変更されています。"
-            f"見出しは {'・'.join(sheet.headers)} のままにしてください。"
+            f"見出しは {'・'.join(sheet.headers)} のままにしてください。{_UPGRADE_HINT}"
         )
     body_range = table.data_body_range
     values = body_range.options(ndim=2).value if body_range is not None else []
@@ -192,6 +209,9 @@ def run_in_book(
     status: pd.DataFrame | None = None
     try:
         result, status = _execute(book, action_id, user_name, workbook_dir)
+    except LiveTableError as error:  # staff can fix this: say how, in Japanese
+        logger.warning("live action %s refused: %s", action_id, error)
+        result = ActionResult(action_id, False, summary={"refused": True}, messages=[str(error)])
     except Exception:  # the workbook itself is damaged or unexpected: tell staff (detail in the log)
         logger.exception("live action %s failed", action_id)
         result = ActionResult(
