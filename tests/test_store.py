@@ -114,3 +114,55 @@ def test_postgresql_store_round_trip(postgres_url):
         with store.engine.begin() as connection:
             probe.drop(connection, checkfirst=True)
         store.dispose()
+
+
+_OPEN_AT = """
+import sys, time
+from macros_py.store import open_store
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+open_store(sys.argv[1]).dispose()
+"""
+
+
+def _as_schema_version_1(path) -> None:
+    from sqlalchemy import text
+
+    store = open_store(path)
+    with store.engine.begin() as connection:
+        for column in (
+            "duplicate_records",
+            "duplicate_resident_ids",
+            "mapping_fingerprint",
+            "missing_columns",
+            "accepted_by",
+            "accepted_at",
+        ):
+            connection.execute(text(f"ALTER TABLE imports DROP COLUMN {column}"))
+        connection.execute(text("DROP TABLE import_locks"))
+        connection.execute(text("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'"))
+    store.dispose()
+
+
+def test_two_staff_opening_an_older_store_at_once_both_get_it_migrated(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    for round_number in range(3):
+        path = tmp_path / f"round{round_number}.db"
+        _as_schema_version_1(path)
+        start = time.time() + 1.5
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, str(path), str(start)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        errors = [process.communicate(timeout=120)[1] for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], errors
+        store = open_store(path)
+        columns = {column["name"] for column in inspect(store.engine).get_columns("imports")}
+        assert {"duplicate_records", "mapping_fingerprint", "accepted_at"} <= columns
+        store.dispose()

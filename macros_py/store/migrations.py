@@ -76,6 +76,13 @@ def _write_schema_version(connection: Connection, version: int) -> None:
     connection.execute(schema_info.insert().values(key="schema_version", value=str(version)))
 
 
+def _lock_schema_version(connection: Connection) -> None:
+    """Take the store's write lock (SQLite) or the version row's lock (PostgreSQL) first."""
+    connection.execute(
+        schema_info.update().where(schema_info.c.key == "schema_version").values(value=schema_info.c.value)
+    )
+
+
 def upgrade(engine) -> int:
     """Create or migrate the schema to ``SCHEMA_VERSION``; return the version reached."""
     with engine.begin() as connection:
@@ -92,6 +99,11 @@ def upgrade(engine) -> int:
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         with engine.begin() as connection:
+            # Two staff opening an older store at once: the first takes the write lock,
+            # the second waits here and then finds the version already reached.
+            _lock_schema_version(connection)
+            if (read_schema_version(connection) or 0) >= version:
+                continue
             MIGRATIONS[version](connection)
             _write_schema_version(connection, version)
         logger.info("migrated store to schema version %s", version)
