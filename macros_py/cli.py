@@ -203,7 +203,40 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if arguments.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return arguments.handler(arguments)
+    return _guarded(arguments)
+
+
+# Named explicitly: under ``python -m`` this module is ``__main__``, which run_log does not capture.
+_LOGGER = logging.getLogger("macros_py.cli")
+
+
+def _place(error: OSError) -> str:
+    """The file or folder an OS error is about, as staff know it (not our temporary file)."""
+    if not error.filename:
+        return "ファイル"
+    path = Path(str(error.filename))
+    if path.name.startswith(".mimamori-"):  # the temporary file of an atomic write
+        return f"フォルダ「{path.parent}」"
+    return f"ファイル「{path}」"
+
+
+def _guarded(arguments: argparse.Namespace) -> int:
+    """Run a subcommand; a failure reaches the user in Japanese, its detail goes to mimamori.log."""
+    from macros_py.failures import run_log, unexpected_error_message
+
+    with run_log(Path.cwd(), echo=arguments.verbose):
+        try:
+            return arguments.handler(arguments)
+        except OSError as error:  # a folder that is missing, read-only or full
+            _LOGGER.exception("mimamori %s failed", arguments.command)
+            print(
+                f"{_place(error)}を読み書きできませんでした(権限・空き容量・フォルダの有無を確認してください)。"
+            )
+            return 1
+        except Exception:
+            _LOGGER.exception("mimamori %s failed", arguments.command)
+            print(unexpected_error_message(f"mimamori {arguments.command}"))
+            return 1
 
 
 if __name__ == "__main__":

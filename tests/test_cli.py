@@ -112,3 +112,20 @@ def test_import_runs_by_its_japanese_label_on_the_village(village_copy):
     summary = json.loads(completed.stdout)
     assert summary["action"] == "import" and summary["ok"]
     assert any(entry["source"] == "jumin" and entry["stored"] > 0 for entry in summary["sources"])
+
+
+def test_a_failed_command_speaks_japanese_and_logs_the_detail(tmp_path):
+    blocker = tmp_path / "ファイル"  # a file where a folder is expected: mkdir fails on every OS
+    blocker.write_text("x")
+    completed = subprocess.run(
+        [sys.executable, "-m", "macros_py.cli", "workbook", "build", "--out", str(blocker / "台帳.xlsm")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    assert "読み書きできませんでした" in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert "Error" not in completed.stdout + completed.stderr
+    assert "Traceback" in (tmp_path / "mimamori.log").read_text(encoding="utf-8")
