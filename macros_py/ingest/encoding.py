@@ -92,6 +92,54 @@ def _normalise_declared(declared: str) -> str:
     raise EncodingError(f"文字コード「{declared}」には対応していません(自動・cp932・utf-8・utf-8-sig)。")
 
 
+@dataclass
+class _ByteScan:
+    """What one pass over a file's bytes found (before deciding its encoding)."""
+
+    digest: hashlib._Hash
+    utf8: _Checker
+    cp932: _Checker
+    has_bom: bool = False
+    non_ascii: bool = False
+    quotes: bool = False
+    control_line: int | None = None
+    c1_line: int | None = None
+    last_byte: bytes = b"\n"
+    size: int = 0
+
+    def feed(self, block: bytes, *, first: bool) -> bool:
+        """Take the next block; return False once nothing more needs reading."""
+        self.digest.update(block)
+        decodable = block
+        if first and block.startswith(_BOM):
+            self.has_bom = True
+            self.utf8.offset = len(_BOM)
+            decodable = block[len(_BOM) :]
+        self.size += len(block)
+        self.quotes = self.quotes or b'"' in block
+        if self.control_line is None and (control := CONTROL_BYTES.search(block)):
+            self.control_line = self.utf8.newlines + block.count(b"\n", 0, control.start()) + 1
+        if self.c1_line is None and (control := UTF8_C1_BYTES.search(block)):
+            self.c1_line = self.utf8.newlines + block.count(b"\n", 0, control.start()) + 1
+        self.last_byte = block[-1:] or self.last_byte
+        if not self.non_ascii and decodable and max(decodable) >= 0x80:
+            self.non_ascii = True
+        final = not block
+        self.utf8.feed(decodable, final)
+        if not self.has_bom:
+            self.cp932.feed(decodable, final)
+        return not (final or (not self.utf8.ok and not self.cp932.ok))
+
+
+def _scan_bytes(path: Path) -> _ByteScan:
+    scan = _ByteScan(hashlib.sha256(), _Checker("utf-8"), _Checker("cp932"))
+    with open(path, "rb") as stream:
+        first = True
+        while scan.feed(stream.read(_BLOCK), first=first):
+            first = False
+    return scan
+
+
 def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
     """Decide a CSV file's encoding and hash its bytes in one pass.
 
@@ -105,66 +153,43 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
     Raises:
         EncodingError: naming the file when no encoding fits, or the declared one is wrong.
     """
+    scan = _scan_bytes(path)
+    ends_with_newline = scan.last_byte in (b"\n", b"\r")
+    utf8_lines = [line for line in (scan.control_line, scan.c1_line) if line is not None]
+    sha = scan.digest.hexdigest() if scan.size and (scan.utf8.ok or scan.cp932.ok) else file_sha256(path)
+    common = (sha, scan.size, scan.quotes)
+    utf8_scan = FileScan(
+        "utf-8-sig" if scan.has_bom else "utf-8",
+        *common,
+        min(utf8_lines) if utf8_lines else None,
+        ends_with_newline,
+    )
+    cp932_scan = FileScan("cp932", *common, scan.control_line, ends_with_newline)
     wanted = _normalise_declared(declared)
-    digest = hashlib.sha256()
-    utf8, cp932 = _Checker("utf-8"), _Checker("cp932")
-    has_bom = False
-    non_ascii = False
-    quotes = False
-    control_line: int | None = None
-    c1_line: int | None = None
-    last_byte = b"\n"
-    size = 0
-    with open(path, "rb") as stream:
-        first = True
-        while True:
-            block = stream.read(_BLOCK)
-            digest.update(block)
-            if first and block.startswith(_BOM):
-                has_bom = True
-                utf8.offset = len(_BOM)
-                block_for_decoders = block[len(_BOM) :]
-            else:
-                block_for_decoders = block
-            first = False
-            size += len(block)
-            quotes = quotes or b'"' in block
-            if control_line is None and (control := CONTROL_BYTES.search(block)):
-                control_line = utf8.newlines + block.count(b"\n", 0, control.start()) + 1
-            if c1_line is None and (control := UTF8_C1_BYTES.search(block)):
-                c1_line = utf8.newlines + block.count(b"\n", 0, control.start()) + 1
-            last_byte = block[-1:] or last_byte
-            if not non_ascii and block_for_decoders and max(block_for_decoders) >= 0x80:
-                non_ascii = True
-            final = not block
-            utf8.feed(block_for_decoders, final)
-            if not has_bom:
-                cp932.feed(block_for_decoders, final)
-            if final or (not utf8.ok and not cp932.ok):
-                break
-    name = path.name
-    ends_with_newline = last_byte in (b"\n", b"\r")
-    utf8_lines = [line for line in (control_line, c1_line) if line is not None]
-    utf8_shape = (min(utf8_lines) if utf8_lines else None, ends_with_newline)
-    shape = (control_line, ends_with_newline)
-    sha = digest.hexdigest() if size and (utf8.ok or cp932.ok) else file_sha256(path)
+    _check_declared(path.name, wanted, scan)
+    if wanted == "cp932" or (wanted == AUTO and not (scan.has_bom or scan.utf8.ok)):
+        return cp932_scan
+    return utf8_scan
+
+
+def _check_declared(name: str, wanted: str, scan: _ByteScan) -> None:
+    """Raise the Japanese error when no encoding fits or the declared one is wrong."""
+    utf8, cp932 = scan.utf8, scan.cp932
     if wanted == AUTO:
-        if has_bom or utf8.ok:
-            if not utf8.ok:
-                raise EncodingError(
-                    f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
-                    "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
-                )
-            return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *utf8_shape)
-        if cp932.ok:
-            return FileScan("cp932", sha, size, quotes, *shape)
-        raise EncodingError(
-            f"ファイル「{name}」の文字コードを判定できません: UTF-8 としては{utf8.failed_line}行目、"
-            f"CP932(Shift_JIS) としては{cp932.failed_line}行目に読めないバイトがあります。"
-            "元のシステムから出力し直すか、文字コードを確認してください。"
-        )
+        if (scan.has_bom or utf8.ok) and not utf8.ok:
+            raise EncodingError(
+                f"ファイル「{name}」は UTF-8(BOM付き)のはずですが、{utf8.failed_line}行目に"
+                "UTF-8 として読めないバイトがあります。ファイルが壊れていないか確認してください。"
+            )
+        if not (scan.has_bom or utf8.ok or cp932.ok):
+            raise EncodingError(
+                f"ファイル「{name}」の文字コードを判定できません: UTF-8 としては{utf8.failed_line}行目、"
+                f"CP932(Shift_JIS) としては{cp932.failed_line}行目に読めないバイトがあります。"
+                "元のシステムから出力し直すか、文字コードを確認してください。"
+            )
+        return
     if wanted == "cp932":
-        if has_bom or (utf8.ok and non_ascii):
+        if scan.has_bom or (utf8.ok and scan.non_ascii):
             raise EncodingError(
                 f"ファイル「{name}」は取込設定では cp932 ですが、UTF-8 で書かれています。"
                 "取込設定の「文字コード」を「自動」または「utf-8」にしてください。"
@@ -174,11 +199,10 @@ def scan_text_file(path: Path, declared: str = AUTO) -> FileScan:
                 f"ファイル「{name}」の{cp932.failed_line}行目に CP932(Shift_JIS) として読めないバイトがあります。"
                 "ファイルが壊れていないか、文字コードが正しいか確認してください。"
             )
-        return FileScan("cp932", sha, size, quotes, *shape)
+        return
     if not utf8.ok:
         hint = "CP932(Shift_JIS) のようです。" if cp932.ok else ""
         raise EncodingError(
             f"ファイル「{name}」の{utf8.failed_line}行目に UTF-8 として読めないバイトがあります。{hint}"
             "取込設定の「文字コード」を確認してください。"
         )
-    return FileScan("utf-8-sig" if has_bom else "utf-8", sha, size, quotes, *utf8_shape)
