@@ -8,6 +8,7 @@ conflict (学齢簿) and a roster-source record that fell back to probabilistic 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -99,9 +100,20 @@ def _outcomes(links: pd.DataFrame) -> pd.DataFrame:
     return links[columns].sort_values("record_id").reset_index(drop=True).astype(object)
 
 
+@pytest.fixture(scope="module")
+def _linked_once(synthetic_village, tmp_path_factory) -> Path:
+    """The village imported and linked once per module (about 8 s); tests work on copies."""
+    village = tmp_path_factory.mktemp("linked") / "village"
+    shutil.copytree(synthetic_village, village)
+    linked_village(village)
+    return village
+
+
 @pytest.fixture
-def workbook(village_copy) -> Path:
-    return linked_village(village_copy)
+def workbook(_linked_once, tmp_path) -> Path:
+    village = tmp_path / "village"
+    shutil.copytree(_linked_once, village)
+    return village / "mimamori.xlsm"
 
 
 def test_the_village_yields_every_kind_of_review_row(workbook):
