@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 
 import openpyxl
 import pytest
@@ -54,6 +55,25 @@ BAD_EXTRACTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def _imported_once(synthetic_village, tmp_path_factory):
+    """The village with a workbook, imported once per module in file mode; tests work on copies."""
+    from macros_py.book.build import build_workbook
+
+    village = tmp_path_factory.mktemp("imported") / "village"
+    shutil.copytree(synthetic_village, village)
+    first = _file_mode("import", build_workbook(village / "mimamori.xlsm"))
+    assert first.ok, first.messages
+    return village
+
+
+@pytest.fixture
+def imported_village(_imported_once, tmp_path):
+    village = tmp_path / "village"
+    shutil.copytree(_imported_once, village)
+    return village
+
+
 def _file_mode(action: str, workbook):
     from macros_py.book.filemode import run_in_file_mode
 
@@ -83,12 +103,9 @@ def _file_reasons(workbook, file_name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_EXTRACTS))
-def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current(village_copy, kind):
-    from macros_py.book.build import build_workbook
-
-    workbook = build_workbook(village_copy / "mimamori.xlsm")
-    first = _file_mode("import", workbook)
-    assert first.ok, first.messages
+def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current(imported_village, kind):
+    village_copy = imported_village
+    workbook = village_copy / "mimamori.xlsm"
     good_rows = len(current_records(_store(village_copy), "jumin"))
     damage, expected = BAD_EXTRACTS[kind]
     rows, tail = damage(_rows(village_copy / "exports" / GOOD))
@@ -114,11 +131,9 @@ def test_a_bad_newer_extract_is_held_in_file_mode_and_the_good_one_stays_current
     assert _current_files(village_copy) == {GOOD}
 
 
-def test_staff_accept_a_held_extract_and_removing_it_brings_the_previous_one_back(village_copy):
-    from macros_py.book.build import build_workbook
-
-    workbook = build_workbook(village_copy / "mimamori.xlsm")
-    assert _file_mode("import", workbook).ok
+def test_staff_accept_a_held_extract_and_removing_it_brings_the_previous_one_back(imported_village):
+    village_copy = imported_village
+    workbook = village_copy / "mimamori.xlsm"
     good = current_records(_store(village_copy), "jumin")
     rows, tail = _cut_off(_rows(village_copy / "exports" / GOOD))
     _write(village_copy / "exports" / NEWER, rows, tail)
