@@ -109,5 +109,6 @@ def upgrade(engine) -> int:
         logger.info("migrated store to schema version %s", version)
     # Tables added without altering existing ones are created here (additive only).
     with engine.begin() as connection:
+        _lock_schema_version(connection)  # two first openers must not both create a new table
         metadata.create_all(connection)
     return SCHEMA_VERSION
