@@ -253,6 +253,164 @@ LINK_UNMATCHED = SheetSpec(
     ),
 )
 
+ITEM_RULES = SheetSpec(
+    key="item_rules",
+    name="判定ルール",
+    table_name="tbl_item_rules",
+    columns=(
+        _text("項目ID", 14),
+        _text("項目名", 28),
+        ColumnSpec("基本項目番号", editable=True, width=8, kind="int"),
+        _text("ソースID", 14),
+        _text("値項目", 16),
+        _text("記録条件", 30),
+        _text("期間", 8),
+        _text("日付項目", 12),
+        _text("範囲", 10, choices=("本人", "世帯", "保護者", "きょうだい")),
+        _text("集計", 12, choices=("有無", "件数", "最大", "最小", "合計", "最新", "期間内になし", "前回差")),
+        _text("判定", 16),
+        _text("対象", 20),
+        _text("中分類", 12),
+        _text("配点", 24),
+        _text("検討会議に表示", 8, choices=YES_NO),
+        _text("有効", 8, choices=YES_NO),
+        _text("根拠", 40),
+    ),
+    role="settings",
+    description=(
+        "名寄せした記録から児童ごとの項目(該当/非該当)を作るルールです。1行が1項目です。"
+        "条件の書き方は「判定ルールの書き方」(README)を見てください。配点は「虐待:2, 貧困:1」のように困難類型ごとに書きます。"
+    ),
+    defaults_csv="items.csv",
+)
+
+HARDSHIP_TYPES = SheetSpec(
+    key="hardship_types",
+    name="困難類型",
+    table_name="tbl_hardship_types",
+    columns=(
+        _text("類型", 14),
+        ColumnSpec("基準点数", editable=True, width=10, kind="float"),
+        _text("中分類の集計", 12, choices=("合計", "最大")),
+        _text("必須中分類", 20),
+        _text("年齢帯別基準点数", 26),
+        _text("順位付け", 14, choices=("基準点数以上", "上位N人", "年齢内上位%", "等級")),
+        _text("順位付けの値", 20),
+        _text("有効", 8, choices=YES_NO),
+        _text("説明", 40),
+    ),
+    role="settings",
+    description=(
+        "困難類型ごとの基準点数、中分類のまとめ方、必須中分類、年齢帯ごとの基準点数、候補の選び方です。"
+        "順位付けの値の例: 上位N人なら 200、年齢内上位%なら 10、等級なら A:2, B:5, C:10(上位%)。"
+    ),
+    defaults_csv="hardship_types.csv",
+)
+
+LABEL_SOURCES = SheetSpec(
+    key="label_sources",
+    name="教師データ",
+    table_name="tbl_label_sources",
+    columns=(
+        _text("ソースID", 14),
+        _text("記録条件", 30),
+        _text("支援状況", 12, choices=("支援中", "要対協")),
+        _text("有効", 8, choices=YES_NO),
+        _text("説明", 40),
+    ),
+    role="settings",
+    description=(
+        "統計モデルの教師データ(すでに支援につながっている児童)を決めるソースです。"
+        "ここに挙げたソースの記録がある児童を「支援中」または「要対協」とします。これらのソースの項目はモデルの入力に使いません。"
+    ),
+    defaults_csv="label_sources.csv",
+)
+
+CANDIDATES = SheetSpec(
+    key="candidates",
+    name="候補リスト",
+    table_name="tbl_candidates",
+    columns=(
+        ColumnSpec("順位", width=6, kind="int"),
+        _text("宛名番号", 12, editable=False),
+        _text("氏名", 16, editable=False),
+        ColumnSpec("年齢", width=6, kind="int"),
+        _text("学校", 16, editable=False),
+        _text("学年", 6, editable=False),
+        _text("困難類型", 20, editable=False),
+        ColumnSpec("点数", width=8, kind="float"),
+        _text("等級", 6, editable=False),
+        ColumnSpec("確率", width=8, kind="float"),
+        _text("主な理由", 40, editable=False),
+        _text("保護的要因", 28, editable=False),
+        _text("きょうだい", 24, editable=False),
+        _text("支援状況", 10, editable=False),
+        _text("データの鮮度", 24, editable=False),
+        _text("掲載理由", 20, editable=False),
+    ),
+    role="output",
+    description=(
+        "支援が必要かもしれない児童の候補です。リストは「見に行く理由」であって結論ではありません。"
+        "判定は必ず判定会議で行ってください。"
+    ),
+)
+
+MODEL_EVALUATION = SheetSpec(
+    key="model_evaluation",
+    name="モデル評価",
+    table_name="tbl_model_evaluation",
+    columns=(
+        _text("区分", 16, editable=False),
+        _text("指標", 36, editable=False),
+        _text("値", 16, editable=False),
+        _text("説明", 60, editable=False),
+    ),
+    role="output",
+    description=(
+        "毎回の実行で計算する、候補の選び方の評価です(交差検証AUC、上位5/10/20%の適合率と再現率、"
+        "確率の較正、前回の抽出で学習し今回で検証した結果、一つの項目への偏り、グループ間の差)。"
+    ),
+)
+
+COEFFICIENTS = SheetSpec(
+    key="coefficients",
+    name="係数",
+    table_name="tbl_coefficients",
+    columns=(
+        _text("項目ID", 14, editable=False),
+        _text("項目名", 28, editable=False),
+        ColumnSpec("係数", width=10, kind="float"),
+        ColumnSpec("オッズ比", width=10, kind="float"),
+        ColumnSpec("該当者数", width=10, kind="int"),
+        _text("向き", 10, editable=False),
+        _text("説明", 60, editable=False),
+    ),
+    role="output",
+    description="統計モデル(ロジスティック回帰)の係数です。正の係数は支援につながる見込みを高め、負の係数は下げます。",
+)
+
+SCORE_HISTORY = SheetSpec(
+    key="score_history",
+    name="履歴",
+    table_name="tbl_score_history",
+    columns=(
+        _text("変化", 12, editable=False),
+        _text("宛名番号", 12, editable=False),
+        _text("氏名", 16, editable=False),
+        ColumnSpec("年齢", width=6, kind="int"),
+        _text("学校", 16, editable=False),
+        ColumnSpec("前回順位", width=8, kind="int"),
+        ColumnSpec("今回順位", width=8, kind="int"),
+        ColumnSpec("前回点数", width=8, kind="float"),
+        ColumnSpec("今回点数", width=8, kind="float"),
+        _text("困難類型", 20, editable=False),
+        _text("前回実行", 18, editable=False),
+        _text("今回実行", 18, editable=False),
+    ),
+    role="output",
+    description="前回の判定実行からの変化(新たに候補になった児童、点数が大きく上がった児童、候補から外れた児童)です。",
+)
+
 LOG = SheetSpec(
     key="log",
     name="ログ",
@@ -314,6 +472,13 @@ SHEETS: tuple[SheetSpec, ...] = (
     LINK_REVIEW,
     LINK_DECISIONS,
     LINK_UNMATCHED,
+    ITEM_RULES,
+    HARDSHIP_TYPES,
+    LABEL_SOURCES,
+    CANDIDATES,
+    MODEL_EVALUATION,
+    COEFFICIENTS,
+    SCORE_HISTORY,
     LOG,
 )
 SHEET_BY_KEY: dict[str, SheetSpec] = {sheet.key: sheet for sheet in SHEETS}
