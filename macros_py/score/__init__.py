@@ -1,0 +1,1 @@
+"""Scoring: hardship types, rule scores, ranking, labels, model, evaluation, candidate list."""
