@@ -27,6 +27,12 @@ class Settings:
     hold_max_quarantine_percent: float = 50.0  # share of rows quarantined
     hold_max_decrease_percent: float = 20.0  # fewer rows than the current file
     hold_max_increase_percent: float = 100.0  # more rows than the current file
+    # 判定 (score): the candidate list.
+    supported_children: str = "順位を下げる"  # 除外 / 順位を下げる / そのまま
+    sibling_points: float = 0.0  # added to a child whose sibling is listed in the same type; 0 = off
+    candidate_order: str = "点数"  # 点数 / 確率
+    sharp_rise_points: float = 3.0  # a score rise of at least this is a 急上昇 in the 履歴 tab
+    model_age_thresholds: str = ""  # "0-5:0.30, 6-18:0.40"; blank = the model lists no one by itself
 
     def store_url_or_path(self, workbook_dir: Path) -> str:
         if "://" in self.store_location:
@@ -53,7 +59,14 @@ _ITEMS: dict[str, tuple[str, type]] = {
     "保留: 取込エラー率の上限(%)": ("hold_max_quarantine_percent", float),
     "保留: 件数減少の上限(%)": ("hold_max_decrease_percent", float),
     "保留: 件数増加の上限(%)": ("hold_max_increase_percent", float),
+    "支援中の児童の扱い": ("supported_children", str),
+    "きょうだい加点": ("sibling_points", float),
+    "候補リストの並び": ("candidate_order", str),
+    "急上昇とみなす点数の差": ("sharp_rise_points", float),
+    "モデルの年齢帯しきい値": ("model_age_thresholds", str),
 }
+SUPPORTED_CHILDREN_CHOICES = ("除外", "順位を下げる", "そのまま")
+CANDIDATE_ORDER_CHOICES = ("点数", "確率")
 _PERCENTS = (
     ("hold_max_quarantine_percent", "保留: 取込エラー率の上限(%)", 100.0),
     ("hold_max_decrease_percent", "保留: 件数減少の上限(%)", 100.0),
@@ -109,6 +122,7 @@ def parse_settings(table: pd.DataFrame) -> Settings:
         errors.append(
             ConfigError(SETTINGS.name, None, "値", "名寄せ確認しきい値は自動しきい値以下にしてください。")
         )
+    errors.extend(_score_setting_errors(settings))
     if settings.reference_date:
         try:
             pd.Timestamp(settings.reference_date)
@@ -124,3 +138,57 @@ def parse_settings(table: pd.DataFrame) -> Settings:
     if errors:
         raise ConfigErrors(errors)
     return settings
+
+
+def parse_age_thresholds(text: str) -> tuple[tuple[int, int, float], ...]:
+    """Parse 「0-5:0.30, 6-18:0.40」 into ((0, 5, 0.30), (6, 18, 0.40)); blank gives ().
+
+    Raises:
+        ValueError: With a Japanese message naming the part that cannot be read.
+    """
+    bands: list[tuple[int, int, float]] = []
+    for part in text.replace("、", ",").replace("，", ",").split(","):
+        part = part.strip().replace("：", ":").replace("〜", "-").replace("～", "-")
+        if not part:
+            continue
+        ages, _, value = part.partition(":")
+        low, _, high = ages.partition("-")
+        try:
+            band = (int(low), int(high or low), float(value))
+        except ValueError:
+            raise ValueError(f"「{part}」は「0-5:0.30」の形(年齢-年齢:確率)で書いてください。") from None
+        if band[0] > band[1] or not 0.0 <= band[2] <= 1.0:
+            raise ValueError(f"「{part}」の年齢の範囲か確率(0〜1)が正しくありません。")
+        bands.append(band)
+    return tuple(bands)
+
+
+def _score_setting_errors(settings: Settings) -> list[ConfigError]:
+    """Problems with the 判定 settings (choices, non-negative numbers, age thresholds)."""
+    errors: list[ConfigError] = []
+    for value, label, choices in (
+        (settings.supported_children, "支援中の児童の扱い", SUPPORTED_CHILDREN_CHOICES),
+        (settings.candidate_order, "候補リストの並び", CANDIDATE_ORDER_CHOICES),
+    ):
+        if value not in choices:
+            errors.append(
+                ConfigError(
+                    SETTINGS.name,
+                    None,
+                    "値",
+                    f"{label}は {'・'.join(choices)} のどれかにしてください(現在「{value}」)。",
+                )
+            )
+    for value, label in (
+        (settings.sibling_points, "きょうだい加点"),
+        (settings.sharp_rise_points, "急上昇とみなす点数の差"),
+    ):
+        if value < 0:
+            errors.append(
+                ConfigError(SETTINGS.name, None, "値", f"{label}は0以上にしてください(現在 {value:g})。")
+            )
+    try:
+        parse_age_thresholds(settings.model_age_thresholds)
+    except ValueError as error:
+        errors.append(ConfigError(SETTINGS.name, None, "値", f"モデルの年齢帯しきい値: {error}"))
+    return errors

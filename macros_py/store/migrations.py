@@ -52,9 +52,20 @@ def _held_imports(connection: Connection) -> None:
             connection.execute(text(f"ALTER TABLE imports ADD COLUMN {name} {kind}"))
 
 
+def _score_tables(connection: Connection) -> None:
+    """Version 4: the scoring stage (``score_runs``, ``score_children``, ``score_items``,
+    ``score_results``, ``score_type_scores``).
+
+    The tables are new and created by ``create_all`` after the migrations; nothing
+    existing changes. The version is raised so that an older mimamori refuses a store
+    holding score runs it would not know how to keep.
+    """
+    del connection
+
+
 # version -> function that brings a store from version-1 to version.
 # Version 1 is the initial schema created by ``metadata.create_all``.
-MIGRATIONS: dict[int, Migration] = {2: _import_statistics, 3: _held_imports}
+MIGRATIONS: dict[int, Migration] = {2: _import_statistics, 3: _held_imports, 4: _score_tables}
 
 
 class StoreVersionError(RuntimeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
 
 # Bump when a migration is added to macros_py.store.migrations.MIGRATIONS.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -45,4 +45,4 @@ action_runs = Table(
 )
 
 # Stage tables register themselves on ``metadata`` when imported.
-from macros_py.store import tables_ingest, tables_link  # noqa: E402,F401
+from macros_py.store import tables_ingest, tables_link, tables_score  # noqa: E402,F401
