@@ -7,7 +7,7 @@ from sqlalchemy import inspect, text
 
 from macros_py.config import ConfigErrors
 from macros_py.config.defaults import default_table
-from macros_py.config.settings import parse_age_thresholds, parse_settings
+from macros_py.config.settings import parse_settings
 from macros_py.store import SCHEMA_VERSION, open_store
 from macros_py.store.migrations import read_schema_version
 
@@ -45,7 +45,7 @@ def test_score_settings_have_defaults_and_are_checked():
     assert settings.candidate_order == "点数"
     chosen = _settings(**{"支援中の児童の扱い": "除外", "モデルの年齢帯しきい値": "0-5:0.30, 6-18:0.40"})
     assert chosen.supported_children == "除外"
-    assert parse_age_thresholds(chosen.model_age_thresholds) == ((0, 5, 0.30), (6, 18, 0.40))
+    assert chosen.model_age_thresholds == "0-5:0.30, 6-18:0.40"
     with pytest.raises(ConfigErrors) as caught:
         _settings(
             **{"支援中の児童の扱い": "無視", "きょうだい加点": "-1", "モデルの年齢帯しきい値": "0-5=0.3"}
@@ -53,11 +53,3 @@ def test_score_settings_have_defaults_and_are_checked():
     text_ = "\n".join(error.as_japanese() for error in caught.value.errors)
     assert "支援中の児童の扱い" in text_ and "除外" in text_
     assert "きょうだい加点" in text_
-    assert "0-5=0.3" in text_
-
-
-def test_age_thresholds_accept_full_width_separators():
-    assert parse_age_thresholds("0〜5：0.3、6-18:0.4") == ((0, 5, 0.3), (6, 18, 0.4))
-    assert parse_age_thresholds("") == ()
-    with pytest.raises(ValueError):
-        parse_age_thresholds("5-0:0.3")

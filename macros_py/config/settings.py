@@ -32,7 +32,7 @@ class Settings:
     sibling_points: float = 0.0  # added to a child whose sibling is listed in the same type; 0 = off
     candidate_order: str = "点数"  # 点数 / 確率
     sharp_rise_points: float = 3.0  # a score rise of at least this is a 急上昇 in the 履歴 tab
-    model_age_thresholds: str = ""  # "0-5:0.30, 6-18:0.40"; blank = the model lists no one by itself
+    model_age_thresholds: str = ""  # "0-5:0.30, 6-18:0.40"; blank = score.model.DEFAULT_AGE_THRESHOLDS
 
     def store_url_or_path(self, workbook_dir: Path) -> str:
         if "://" in self.store_location:
@@ -140,29 +140,6 @@ def parse_settings(table: pd.DataFrame) -> Settings:
     return settings
 
 
-def parse_age_thresholds(text: str) -> tuple[tuple[int, int, float], ...]:
-    """Parse 「0-5:0.30, 6-18:0.40」 into ((0, 5, 0.30), (6, 18, 0.40)); blank gives ().
-
-    Raises:
-        ValueError: With a Japanese message naming the part that cannot be read.
-    """
-    bands: list[tuple[int, int, float]] = []
-    for part in text.replace("、", ",").replace("，", ",").split(","):
-        part = part.strip().replace("：", ":").replace("〜", "-").replace("～", "-")
-        if not part:
-            continue
-        ages, _, value = part.partition(":")
-        low, _, high = ages.partition("-")
-        try:
-            band = (int(low), int(high or low), float(value))
-        except ValueError:
-            raise ValueError(f"「{part}」は「0-5:0.30」の形(年齢-年齢:確率)で書いてください。") from None
-        if band[0] > band[1] or not 0.0 <= band[2] <= 1.0:
-            raise ValueError(f"「{part}」の年齢の範囲か確率(0〜1)が正しくありません。")
-        bands.append(band)
-    return tuple(bands)
-
-
 def _score_setting_errors(settings: Settings) -> list[ConfigError]:
     """Problems with the 判定 settings (choices, non-negative numbers, age thresholds)."""
     errors: list[ConfigError] = []
@@ -187,8 +164,4 @@ def _score_setting_errors(settings: Settings) -> list[ConfigError]:
             errors.append(
                 ConfigError(SETTINGS.name, None, "値", f"{label}は0以上にしてください(現在 {value:g})。")
             )
-    try:
-        parse_age_thresholds(settings.model_age_thresholds)
-    except ValueError as error:
-        errors.append(ConfigError(SETTINGS.name, None, "値", f"モデルの年齢帯しきい値: {error}"))
-    return errors
+    return errors  # モデルの年齢帯しきい値 is read and checked by the score stage (score.model)
