@@ -4,7 +4,8 @@ How an administrator adds a reader for a new file format
 --------------------------------------------------------
 1. Put a ``.py`` file like this one in the plugins folder (設定タブ「プラグインフォルダ」,
    default ``plugins`` beside the workbook). Files starting with ``_`` are skipped.
-2. Define one function decorated with ``@hookimpl`` named exactly ``register_readers``
+2. Import only from ``macros_py.plugin_api`` (the public plugin interface) and define one
+   function decorated with ``@hookimpl`` named exactly ``register_readers``
    that returns a list of ``ReaderSpec(format, label, open)``:
 
    * ``format`` is what administrators type in the 取込設定 「形式」 column (here ``固定長``);
@@ -36,9 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macros_py import hookimpl
-from macros_py.ingest.encoding import EncodingError, scan_text_file
-from macros_py.ingest.readers import RawChunk, RawTable, ReadError, ReaderSpec
+from macros_py.plugin_api import RawChunk, RawTable, ReadError, ReaderSpec, hookimpl, scan_text_file
 
 FORMAT = "固定長"
 
@@ -89,10 +88,8 @@ def _decode_fields(lines: list[bytes], numbers: list[int], layout, encoding: str
 def open_fixed_width(path: Path, source, chunk_rows: int = 100_000) -> RawTable:
     """Open a fixed-width file of one source (layout from ``LAYOUTS``)."""
     layout = _layout(path, source.source_id)
-    try:
-        scan = scan_text_file(path, source.encoding if source.encoding != "自動" else "cp932")
-    except EncodingError as error:
-        raise ReadError(str(error)) from error
+    # plugin_api.scan_text_file raises ReadError (naming the file) when the encoding is wrong.
+    scan = scan_text_file(path, source.encoding if source.encoding != "自動" else "cp932")
     if scan.size == 0:
         raise ReadError(f"ファイル「{path.name}」は空です(0バイト)。")
 
