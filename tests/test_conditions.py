@@ -396,3 +396,32 @@ def test_code_is_never_run_but_refused(text):
 def test_date_arithmetic_out_of_range_is_a_condition_error():
     with pytest.raises(ConditionError, match="扱える範囲を超えています"):
         _run("受診日 + 9999999年 > 基準日")
+
+
+def _readme_section() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("### 判定ルールの書き方")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_every_example_in_the_readme_section_parses():
+    import re
+
+    section = _readme_section()
+    table_part, block, _ = section.split("```")
+    cells = re.findall(r"`([^`]+)`", table_part)
+    examples = [
+        cell
+        for cell in cells
+        if re.search(r"[=<>]|空欄|between|in \(", cell) and len(cell) > 4 and "..." not in cell
+    ]
+    examples += [line.split("  ")[0].strip() for line in block.strip().splitlines()]
+    assert len(examples) > 20
+    for example in examples:
+        if example in ("A=1かつB=2", "受診日 > 3", "受診日 + 30"):
+            continue  # shown as what is refused
+        parse_condition(example)
+    with pytest.raises(ConditionError):
+        parse_condition("A=1かつB=2")
