@@ -1,0 +1,331 @@
+"""Reading the current, linked records of one source with typed value fields.
+
+Items look at records through the resident each record was linked to in the latest link
+run (outcomes exact / crosswalk / roster / auto: staff-confirmed pairs become crosswalk
+links). The value fields of a record live in its ``values_json`` text
+(:mod:`macros_py.ingest.values_json`); they are parsed column-wise with Arrow's JSON
+reader and typed by the 項目マッピング 型 (数値 → float, 日付 → datetime64, フラグ →
+bool, 文字/コード → text), so a city's 600,000 records need no per-record Python.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
+from sqlalchemy import and_, func, select
+
+from macros_py.ingest.mapping import MappingConfig
+from macros_py.ingest.query import current_records_query, import_records_query
+from macros_py.link.pipeline import LINKED
+from macros_py.link.query import latest_run_id
+from macros_py.store import Store
+from macros_py.store.tables_ingest import current_import_condition, imports
+from macros_py.store.tables_link import links
+
+__all__ = [
+    "CANONICAL_RECORD_FIELDS",
+    "RECORD_COLUMNS",
+    "current_extract_date",
+    "fetch_rows",
+    "id_values",
+    "field_types",
+    "linked_source_records",
+    "previous_source_records",
+    "typed_values",
+]
+
+logger = logging.getLogger(__name__)
+
+# Canonical fields a rule may name besides the value fields (label → column, 型).
+CANONICAL_RECORD_FIELDS: dict[str, tuple[str, str]] = {
+    "学校": ("school", "文字"),
+    "学年": ("grade", "数値"),
+    "組": ("class_name", "文字"),
+}
+RECORD_COLUMNS = ("record_id", "resident_id", "extract_date", "school", "grade", "class_name")
+_ARROW_TYPES = {"数値": pa.float64(), "日付": pa.string(), "フラグ": pa.bool_()}
+
+
+def field_types(mapping: MappingConfig, source_id: str) -> dict[str, str]:
+    """Fields a rule may name for one source, with their 型 (数値/日付/フラグ/文字/コード).
+
+    The value fields of the 項目マッピング tab (in tab order) plus 学校, 学年 and 組 when
+    the source maps them.
+    """
+    types: dict[str, str] = {}
+    for column in mapping.columns_of(source_id):
+        if column.canonical is None:
+            types.setdefault(column.target, column.value_type)
+        elif column.target in CANONICAL_RECORD_FIELDS:
+            types.setdefault(column.target, CANONICAL_RECORD_FIELDS[column.target][1])
+    return types
+
+
+def _value_fields(mapping: MappingConfig, source_id: str, fields: Iterable[str] | None) -> dict[str, str]:
+    value_types = {c.target: c.value_type for c in mapping.columns_of(source_id) if c.canonical is None}
+    if fields is None:
+        return value_types
+    wanted = set(fields)
+    return {name: kind for name, kind in value_types.items() if name in wanted}
+
+
+def fetch_rows(store: Store, statement) -> list[tuple]:
+    """Rows of a SELECT through the driver's cursor (plain tuples, no row objects)."""
+    with store.engine.connect() as connection:
+        sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+_KEY_COLUMNS = ("student_number", "name", "birth_date")
+
+
+def _record_rows(store: Store, query, *, with_values: bool, with_keys: bool = False) -> pd.DataFrame:
+    current = query.subquery()
+    names = [*RECORD_COLUMNS, *(_KEY_COLUMNS if with_keys else ()), *(["values_json"] if with_values else [])]
+    columns = [current.c[c] for c in names]
+    frame = pd.DataFrame(fetch_rows(store, select(*columns)), columns=names, dtype=object)
+    frame["record_id"] = frame["record_id"].astype(np.int64)
+    frame["extract_date"] = pd.to_datetime(frame["extract_date"], errors="coerce")
+    frame["grade"] = pd.to_numeric(frame["grade"], errors="coerce").astype(float)
+    for column in ("resident_id", "school", "class_name"):
+        frame[column] = frame[column].astype("object")
+    return frame
+
+
+def _linked_residents(store: Store, source_id: str) -> pd.DataFrame:
+    """record_id → resident_id of the records the latest link run linked."""
+    run_id = latest_run_id(store)
+    if run_id is None:
+        return pd.DataFrame({"record_id": np.array([], np.int64), "linked_id": np.array([], object)})
+    statement = select(links.c.record_id, links.c.resident_id).where(
+        links.c.run_id == run_id,
+        links.c.source_id == source_id,
+        links.c.outcome.in_(LINKED),
+        links.c.resident_id.isnot(None),
+    )
+    frame = pd.DataFrame(fetch_rows(store, statement), columns=["record_id", "linked_id"], dtype=object)
+    frame["record_id"] = frame["record_id"].astype(np.int64)
+    return frame.drop_duplicates("record_id")
+
+
+def _empty_values(types: Mapping[str, str], length: int) -> dict[str, pd.Series]:
+    return {name: pd.Series([None] * length, dtype=object) for name in types}
+
+
+def _parsed_by_arrow(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
+    schema = pa.schema([pa.field(name, _ARROW_TYPES.get(kind, pa.string())) for name, kind in types.items()])
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    payload = ("\n".join(texts.tolist()) + "\n").encode("utf-8")
+    table = pa_json.read_json(io.BytesIO(payload), parse_options=options)
+    return table.to_pandas(types_mapper=None)
+
+
+def _parsed_by_json(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
+    """Fallback: one json.loads per distinct text (a value of an unexpected JSON type)."""
+    codes, uniques = pd.factorize(texts)
+    parsed = pd.DataFrame([json.loads(text) for text in uniques], columns=list(types))
+    return parsed.iloc[codes].reset_index(drop=True)
+
+
+def _typed(column: pd.Series, kind: str) -> pd.Series:
+    if kind == "数値":
+        return pd.to_numeric(column, errors="coerce").astype(float)
+    if kind == "日付":
+        return pd.to_datetime(column, errors="coerce", format="%Y-%m-%d")
+    if kind == "フラグ":
+        return column.astype("boolean")
+    return column.astype(object).where(column.notna(), None)
+
+
+def typed_values(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
+    """The named value fields of ``values_json`` texts as typed columns (same index).
+
+    Args:
+        texts: ``values_json`` per record (missing → every field missing).
+        types: field name → 型, the fields to read.
+
+    Returns:
+        One column per field: float (数値), datetime64 (日付), nullable boolean (フラグ),
+        object text (文字/コード); missing values as NaN/NaT/<NA>/None.
+    """
+    if not types:
+        return pd.DataFrame(index=texts.index)
+    filled = texts.astype(object).where(texts.notna(), "{}").astype(str)
+    if len(filled) == 0:
+        raw = pd.DataFrame(_empty_values(types, 0))
+    else:
+        try:
+            raw = _parsed_by_arrow(filled, types)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            logger.info("values_json read one text at a time (unexpected value type)")
+            raw = _parsed_by_json(filled, types)
+    typed = {name: _typed(raw[name].reset_index(drop=True), kind) for name, kind in types.items()}
+    return pd.DataFrame(typed).set_axis(texts.index)
+
+
+def _with_values(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
+    values = typed_values(frame.pop("values_json"), types)
+    extra = [name for name in values.columns if name not in frame.columns]
+    return pd.concat([frame, values[extra]], axis=1)
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical columns also under the labels rules use (学校, 学年, 組)."""
+    for label, (column, _) in CANONICAL_RECORD_FIELDS.items():
+        if label not in frame.columns:
+            frame[label] = frame[column]
+    return frame
+
+
+def id_values(values: pd.Series) -> pd.Series:
+    """Identifiers as Python text in an object column, missing as ``None``.
+
+    Pandas' Arrow-backed text makes every ``isin`` a Python loop; object columns hash.
+    """
+    codes, uniques = pd.factorize(np.asarray(values.to_numpy(dtype=object), dtype=object))
+    table = np.array([str(value) for value in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def _resolve_residents(store: Store, frame: pd.DataFrame, source_id: str, *, own_ids: bool) -> pd.DataFrame:
+    if own_ids:  # the resident source: each record is its own resident
+        frame = frame.assign(resident_id=id_values(frame["resident_id"]))
+        return frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
+    linked = _linked_residents(store, source_id)
+    frame = frame.drop(columns=["resident_id"]).merge(linked, on="record_id", how="inner")
+    return frame.rename(columns={"linked_id": "resident_id"}).assign(
+        resident_id=lambda f: id_values(f["resident_id"])
+    )
+
+
+def linked_source_records(
+    store: Store,
+    source_id: str,
+    *,
+    mapping: MappingConfig,
+    fields: Iterable[str] | None = None,
+    resident_source_id: str | None = None,
+) -> pd.DataFrame:
+    """The current records of one source that the latest link run linked to a resident.
+
+    Args:
+        store: the store.
+        source_id: the source (取込設定 ソースID).
+        mapping: the parsed mapping tabs (for the value fields' 型).
+        fields: value fields to read (``None``: every value field of the source).
+        resident_source_id: the resident source; its records are their own residents
+            (they are the master the others were linked to).
+
+    Returns:
+        One row per linked record: ``record_id, resident_id`` (text), ``extract_date``,
+        ``school, grade, class_name`` (also as 学校, 学年, 組) and one typed column per
+        value field. Unlinked, review and conflict records are left out.
+    """
+    types = _value_fields(mapping, source_id, fields)
+    frame = _record_rows(store, current_records_query(source_id), with_values=bool(types))
+    frame = _resolve_residents(store, frame, source_id, own_ids=source_id == resident_source_id)
+    if types:
+        frame = _with_values(frame, types)
+    return _labelled(frame.reset_index(drop=True))
+
+
+def _previous_import_ids(store: Store, source_id: str) -> list[int]:
+    """Imports of the extract before the current one (the newest older stored extract)."""
+    current_date = select(func.max(imports.c.extract_date)).where(current_import_condition(source_id))
+    older = and_(
+        imports.c.source_id == source_id,
+        imports.c.status == "stored",
+        imports.c.superseded_by.isnot(None),
+        imports.c.extract_date < current_date.scalar_subquery(),
+    )
+    with store.engine.connect() as connection:
+        previous_date = connection.execute(select(func.max(imports.c.extract_date)).where(older)).scalar()
+        if previous_date is None:
+            return []
+        rows = connection.execute(
+            select(imports.c.import_id).where(older, imports.c.extract_date == previous_date)
+        ).all()
+    return [int(row[0]) for row in rows]
+
+
+def previous_source_records(
+    store: Store,
+    source_id: str,
+    *,
+    mapping: MappingConfig,
+    fields: Iterable[str] | None = None,
+    resident_source_id: str | None = None,
+) -> pd.DataFrame | None:
+    """The records of the source's previous extract, as :func:`linked_source_records`.
+
+    An older record takes the resident of its own link when it is still current (carried
+    unchanged), else of the current record with the same key (学校 + 生徒番号, or 氏名 +
+    生年月日), else its own 宛名番号. Older records of people not found stay out.
+
+    Returns:
+        The frame, or ``None`` when the source has no earlier extract (the item is
+        then unavailable, never zero).
+    """
+    import_ids = _previous_import_ids(store, source_id)
+    if not import_ids:
+        return None
+    types = _value_fields(mapping, source_id, fields)
+    parts = [
+        _record_rows(store, import_records_query(i), with_values=bool(types), with_keys=True)
+        for i in import_ids
+    ]
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates("record_id")
+    if source_id == resident_source_id:
+        frame = _resolve_residents(store, frame, source_id, own_ids=True)
+    else:
+        frame = _previous_residents(store, frame, source_id)
+    frame = frame.drop(columns=list(_KEY_COLUMNS))
+    if types:
+        frame = _with_values(frame, types)
+    return _labelled(frame.reset_index(drop=True))
+
+
+def _record_key(frame: pd.DataFrame) -> pd.Series:
+    """学校|生徒番号 where the source has a student number, else 氏名|生年月日 (as stored)."""
+    text = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in _KEY_COLUMNS}
+    school = frame["school"].astype(object).where(frame["school"].notna(), "").astype(str)
+    numbered = school + "|" + text["student_number"]
+    named = text["name"] + "|" + text["birth_date"].str[:10]
+    return numbered.where(text["student_number"] != "", named)
+
+
+def _previous_residents(store: Store, frame: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """Resident of each older record: its link (a carried record), else the resident linked
+    to the current record with the same key, else its own 宛名番号."""
+    linked = _linked_residents(store, source_id)
+    by_record = linked.set_index("record_id")["linked_id"]
+    current = _record_rows(store, current_records_query(source_id), with_values=False, with_keys=True)
+    current = current.merge(linked, on="record_id", how="inner")
+    current_keys = pd.Series(current["linked_id"].to_numpy(), index=_record_key(current).to_numpy())
+    by_key = current_keys[~current_keys.index.duplicated(keep=False)]
+    resident = frame["record_id"].map(by_record)
+    resident = resident.fillna(_record_key(frame).map(by_key))
+    own = frame["resident_id"].where(frame["resident_id"].notna() & (frame["resident_id"] != ""))
+    frame = frame.assign(resident_id=resident.fillna(own))
+    frame = frame[frame["resident_id"].notna()]
+    return frame.assign(resident_id=id_values(frame["resident_id"]))
+
+
+def current_extract_date(store: Store, source_id: str) -> pd.Timestamp:
+    """The newest extract date among the source's current imports (NaT when none)."""
+    statement = select(func.max(imports.c.extract_date)).where(current_import_condition(source_id))
+    with store.engine.connect() as connection:
+        value = connection.execute(statement).scalar()
+    return pd.Timestamp(value) if value is not None else pd.NaT
