@@ -18,7 +18,7 @@ import threading
 
 from macros_py.normalize.address import split_address
 from macros_py.normalize.kana import kana_key, split_kana
-from macros_py.normalize.names import split_name
+from macros_py.normalize.names import split_name, unify_separators
 
 __all__ = ["KEY_FUNCTIONS", "distinct_keys", "serve"]
 
@@ -41,13 +41,15 @@ def name_keys(values: list[str]) -> list[tuple[str, str, str, str]]:
 def reading_keys(values: list[str]) -> list[tuple[str, str, str]]:
     """(surname, given, both) reading keys of each 氏名カナ, keyed once per distinct part.
 
+    Spaces, middle dots, equals signs and commas all separate the parts (foreign names).
+
     A city's forty thousand readings are made of a few hundred surname and given-name
     readings; ``both`` is the concatenation of the part keys.
     """
     part_keys: dict[str, str] = {}
     out = []
     for value in values:
-        surname, given = split_kana(value)
+        surname, given = split_kana(unify_separators(value))  # スミス・ジョン: the dot splits
         if surname not in part_keys:
             part_keys[surname] = kana_key(surname)
         if given not in part_keys:

@@ -39,6 +39,7 @@ from macros_py.link.match import (
     match_people,
     twin_residents,
 )
+from macros_py.link.name_split import split_unspaced_names
 from macros_py.link.prepare import parse_birth_dates, prepare_people, prepare_sex, text_values
 from macros_py.link.roster import choose_anchor_source, roster_keys, roster_links, school_name_keys
 from macros_py.link.rules import exact_resident_join
@@ -80,6 +81,7 @@ def prepare_master(
             started earlier (so that it ran while other work was done).
     """
     master = prepare_people(master_raw, keys=keys)
+    split_unspaced_names(master, register=master)  # before the twins, which compare given names
     master["cohort"] = pd.Series(cohort_text(birth_cohort(master["birth"])), dtype=object)
     master["twin"] = twin_residents(master)
     return master
@@ -289,6 +291,7 @@ def link_records(
     started = time.perf_counter()
     rest = np.flatnonzero(outcome != "exact")
     prepared_rest = prepare_people(records.iloc[rest], identity["birth"].to_numpy(dtype=object)[rest])
+    split_unspaced_names(prepared_rest, register=master)
     prepared_rest["cohort"] = pd.Series(
         source_cohorts(prepared_rest, records.iloc[rest], options), dtype=object
     )
