@@ -63,6 +63,22 @@ def _command_link(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _command_evaluate(arguments: argparse.Namespace) -> int:
+    # The one place that reads the synthetic truth; the engine never imports this module.
+    from macros_py.score.truth_evaluation import EvaluationError, evaluate_workbook, format_table
+
+    try:
+        result = evaluate_workbook(Path(arguments.workbook), Path(arguments.truth))
+    except EvaluationError as error:
+        print(str(error))
+        return 1
+    if arguments.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(format_table(result))
+    return 0
+
+
 def _command_actions(_arguments: argparse.Namespace) -> int:
     for action in ACTIONS:
         print(f"{action.id}\t{action.label}\t{action.description}")
@@ -190,6 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="結果を書き出すCSVのパス(レコードID・宛名番号・判定・一致スコア)",
     )
     link.set_defaults(handler=_command_link)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="架空の自治体で、最新の判定結果を正解データと比べる(ルール点数・統計モデル・基本項目の数)",
+        description="mimamori synth / demo で作った架空の自治体で、最新の判定結果を正解データ(truth)と比べます。"
+        "年齢ごとの上位5・10・20%に、困難を抱えるこども(特に支援機関が把握していないこども)が"
+        "どれだけ入るか、適合率とAUCを表示します。",
+    )
+    evaluate.add_argument(
+        "--truth",
+        required=True,
+        metavar="フォルダ",
+        help="正解データのフォルダ(自治体のフォルダか、その truth フォルダ)",
+    )
+    evaluate.add_argument(
+        "--workbook", required=True, metavar="台帳", help="判定を実行した台帳ファイル(.xlsm)のパス"
+    )
+    evaluate.add_argument("--json", action="store_true", help="結果をJSONで表示")
+    evaluate.set_defaults(handler=_command_evaluate)
 
     listing = commands.add_parser("actions", help="操作の一覧(英字の名前・ボタンの名前・説明)")
     listing.set_defaults(handler=_command_actions)

@@ -8,11 +8,15 @@ Three rankings of the same children are compared: ``rules`` (the rule total), ``
 (the calibrated probability) and ``basic_items`` (the plain count of national basic
 items hit). Definitions, all per ranking method:
 
-* Population: the children of the score run (residents aged 0–18 at the reference date,
-  opted-out families already removed); a child of the run missing from the truth is
-  left out and counted in ``population["not_in_truth"]``.
-* "In the top p %": within each age (whole years at the run's reference date, from the
-  truth's birth date), the ``ceil(n × p / 100)`` highest scores of the ``n`` children of
+* Population: the children of the latest score run (``score_children``: residents aged
+  0–18 at the reference date, opted-out families already removed); a child of the run
+  missing from the truth is left out and counted in ``population["not_in_truth"]``.
+* Scores: ``rules`` = ``score_results.total``; ``model`` = ``score_results.probability``
+  (unavailable when the run had no model); ``basic_items`` = the number of distinct
+  national basic item numbers (基本項目番号 1–19 of the run's 判定ルール) among the
+  child's item hits (``score_items``).
+* "In the top p %": within each age (whole years at the reference date as the run
+  stored it; from the truth's birth date when missing), the ``ceil(n × p / 100)`` highest scores of the ``n`` children of
   that age; ties are broken by 宛名番号 (ascending), and a child whose score is 0 or less
   (or missing) is never in the top, so fewer may be taken than ``ceil(n × p / 100)``.
 * ``recall_unknown_at_Xpct``: of the children in hardship whom no service knows
@@ -27,6 +31,7 @@ items hit). Definitions, all per ranking method:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,12 +45,15 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "METHODS",
     "TOP_PERCENTS",
+    "EvaluationError",
     "TruthFolderError",
     "ages_in_years",
     "area_under_curve",
     "compare_methods",
+    "evaluate_workbook",
     "format_table",
     "method_metrics",
+    "read_latest_run",
     "read_truth",
     "resolve_truth_folder",
     "top_by_age",
@@ -61,7 +69,11 @@ TOP_PERCENTS: tuple[int, ...] = (5, 10, 20)
 _TRUTH_FILES = ("persons.csv", "children.csv")
 
 
-class TruthFolderError(ValueError):
+class EvaluationError(ValueError):
+    """``mimamori evaluate`` cannot run; the message is Japanese and says what to do."""
+
+
+class TruthFolderError(EvaluationError):
     """The truth folder or one of its files is missing or unreadable (message in Japanese)."""
 
 
@@ -309,3 +321,126 @@ def _display_width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _display_width(text))
+
+
+def _basic_item_numbers(rules_json: str) -> dict[str, int]:
+    """項目ID -> 基本項目番号 from a run's stored rules (a list of rule dicts)."""
+    rules = json.loads(rules_json or "[]")
+    if isinstance(rules, dict):
+        rules = rules.get("rules", [])
+    numbers: dict[str, int] = {}
+    for rule in rules:
+        item_id = rule.get("item_id", rule.get("項目ID"))
+        number = rule.get("basic_item_no", rule.get("基本項目番号"))
+        if item_id is not None and number not in (None, ""):
+            numbers[str(item_id)] = int(number)
+    return numbers
+
+
+def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
+    """The latest score run's children with their score per method and age.
+
+    Args:
+        store: An opened :class:`macros_py.store.Store`.
+
+    Returns:
+        (frame indexed by resident_id with columns ``age, rules, model, basic_items``,
+        the run's reference date, its run id).
+
+    Raises:
+        EvaluationError: the store holds no score run.
+    """
+    from sqlalchemy import select
+
+    from macros_py.store.tables_score import score_children, score_items, score_results, score_runs
+
+    with store.engine.connect() as connection:
+        run = connection.execute(
+            select(score_runs.c.run_id, score_runs.c.reference_date, score_runs.c.rules_json)
+            .order_by(score_runs.c.run_id.desc())
+            .limit(1)
+        ).first()
+        if run is None:
+            raise EvaluationError(
+                "この台帳のデータベースには判定の結果がありません。先に「判定」"
+                "(mimamori run score --workbook 台帳)を実行してください。"
+            )
+        children = pd.read_sql(
+            select(score_children.c.resident_id, score_children.c.age).where(
+                score_children.c.run_id == run.run_id
+            ),
+            connection,
+        )
+        results = pd.read_sql(
+            select(score_results.c.resident_id, score_results.c.total, score_results.c.probability).where(
+                score_results.c.run_id == run.run_id
+            ),
+            connection,
+        )
+        hits = pd.read_sql(
+            select(score_items.c.resident_id, score_items.c.item_id).where(
+                (score_items.c.run_id == run.run_id) & score_items.c.hit.is_(True)
+            ),
+            connection,
+        )
+    frame = children.astype({"resident_id": str}).drop_duplicates("resident_id").set_index("resident_id")
+    results = results.astype({"resident_id": str}).set_index("resident_id")
+    frame["rules"] = results["total"].reindex(frame.index).astype("float64")
+    frame["model"] = results["probability"].reindex(frame.index).astype("float64")
+    numbers = hits["item_id"].astype(str).map(_basic_item_numbers(run.rules_json))
+    basic = hits.assign(number=numbers).dropna(subset=["number"])
+    per_child = basic.drop_duplicates(["resident_id", "number"]).groupby("resident_id").size()
+    frame["basic_items"] = per_child.reindex(frame.index.astype(str)).fillna(0).astype("float64").to_numpy()
+    return frame.sort_index(), pd.Timestamp(run.reference_date), int(run.run_id)
+
+
+def evaluate_workbook(workbook_path: str | Path, truth_folder: str | Path) -> dict[str, object]:
+    """Compare the latest score run of a workbook's store with the synthetic truth.
+
+    Args:
+        workbook_path: The ``.xlsm`` (its 設定 tab says where the store is).
+        truth_folder: The municipality folder or its ``truth`` folder.
+
+    Returns:
+        :func:`compare_methods`'s result with ``population["run_id"]`` added.
+
+    Raises:
+        EvaluationError: missing workbook, store, score run or truth (Japanese message).
+    """
+    from macros_py.book.harvest import NotOurWorkbook, harvest_workbook
+    from macros_py.config.errors import ConfigErrors
+    from macros_py.config.settings import Settings, parse_settings
+    from macros_py.store import open_store
+    from macros_py.store.engine import describe_store_error
+
+    workbook_path = Path(workbook_path)
+    truth = read_truth(truth_folder)
+    if not workbook_path.is_file():
+        raise EvaluationError(f"台帳ファイル「{workbook_path}」が見つかりません。")
+    try:
+        tables = harvest_workbook(workbook_path)
+    except NotOurWorkbook as error:
+        raise EvaluationError(str(error)) from error
+    try:
+        settings = parse_settings(tables["settings"])
+    except (ConfigErrors, KeyError):
+        settings = Settings()
+    location = settings.store_url_or_path(workbook_path.parent.resolve())
+    if "://" not in location and not Path(location).is_file():
+        raise EvaluationError(
+            f"台帳のデータベース「{location}」がありません。先に取込・名寄せ・判定を実行してください。"
+        )
+    try:
+        store = open_store(location)
+    except Exception as error:
+        message = describe_store_error(error)
+        if message is None:
+            raise
+        raise EvaluationError(message) from error
+    try:
+        scores, reference_date, run_id = read_latest_run(store)
+    finally:
+        store.dispose()
+    result = compare_methods(scores, truth, reference_date=reference_date)
+    result["population"] = {"run_id": run_id, **result["population"]}  # type: ignore[dict-item]
+    return result

@@ -1,0 +1,174 @@
+"""``mimamori evaluate``: the latest score run of a workbook's store against the synthetic truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from macros_py.book.build import build_workbook
+from macros_py.score.truth_evaluation import read_latest_run
+from macros_py.store import open_store
+from macros_py.store.tables_score import score_children, score_items, score_results, score_runs
+
+_ENGLISH = ("Traceback", "Error", "error:")
+
+
+def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "macros_py.cli", "evaluate", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
+
+
+def _write_truth(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "persons.csv").write_text(
+        "person_id,resident_id,birth_date\n"
+        + "".join(f"P{i},{1000 + i},2015-0{1 + i % 9}-01\n" for i in range(10)),
+        encoding="utf-8",
+    )
+    hardship = {2, 5, 7}
+    known = {5}
+    (folder / "children.csv").write_text(
+        "person_id,in_hardship,known_to_services\n"
+        + "".join(f"P{i},{int(i in hardship)},{int(i in known)}\n" for i in range(10)),
+        encoding="utf-8",
+    )
+
+
+RULES = [
+    {"item_id": "absence", "basic_item_no": 12},
+    {"item_id": "late", "basic_item_no": 13},
+    {"item_id": "checkup_3y", "basic_item_no": 3},
+    {"item_id": "checkup_1y6m", "basic_item_no": 3},
+    {"item_id": "arrears", "basic_item_no": None},
+]
+
+
+def _store_a_run(store, *, run_id_offset: int = 0) -> None:
+    """Two runs; the second (latest) is the one evaluated."""
+    with store.engine.begin() as connection:
+        for run in (1, 2):
+            connection.execute(
+                score_runs.insert().values(
+                    run_id=run + run_id_offset,
+                    created_at=datetime(2025, 12, run),
+                    user_name="tester",
+                    reference_date="2025-12-01",
+                    inputs_fingerprint="x",
+                    rules_json=json.dumps(RULES),
+                    types_json="[]",
+                    model_json=None,
+                    settings_json="{}",
+                    item_status_json="[]",
+                    summary_json="{}",
+                )
+            )
+        run_id = 2 + run_id_offset
+        residents = [str(1000 + i) for i in range(10)]
+        connection.execute(
+            score_children.insert(),
+            [
+                {"run_id": run_id, "resident_id": r, "age": 10, "support_status": "", "household_id": "H"}
+                for r in residents
+            ],
+        )
+        totals = [0, 1, 9, 0, 0, 4, 0, 8, 0, 0]
+        connection.execute(
+            score_results.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "resident_id": r,
+                    "rank": None,
+                    "listed": False,
+                    "total": float(t),
+                    "probability": 0.1 + 0.05 * i,
+                    "support_status": "",
+                }
+                for i, (r, t) in enumerate(zip(residents, totals, strict=True))
+            ],
+        )
+        hits = [
+            ("1001", "absence"),
+            ("1001", "late"),
+            ("1001", "arrears"),
+            ("1002", "checkup_3y"),
+            ("1002", "checkup_1y6m"),  # same basic number 3: counted once
+            ("1009", "arrears"),  # not a basic item
+        ]
+        connection.execute(
+            score_items.insert(),
+            [{"run_id": run_id, "resident_id": r, "item_id": i, "hit": True, "value": 1.0} for r, i in hits]
+            + [{"run_id": run_id, "resident_id": "1003", "item_id": "absence", "hit": False, "value": 3.0}],
+        )
+
+
+def test_read_latest_run_known_answer(tmp_path):
+    store = open_store(tmp_path / "mimamori.db")
+    try:
+        _store_a_run(store)
+        frame, reference_date, run_id = read_latest_run(store)
+    finally:
+        store.dispose()
+    assert run_id == 2 and reference_date == pd.Timestamp("2025-12-01")
+    assert list(frame.index) == [str(1000 + i) for i in range(10)]
+    assert frame.loc["1002", "rules"] == 9.0 and frame.loc["1009", "model"] == pytest.approx(0.55)
+    assert frame["basic_items"].tolist() == [0, 2, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert (frame["age"] == 10).all()
+
+
+def test_cli_evaluate_json_and_table_on_a_workbook_with_a_stored_run(tmp_path):
+    workbook = build_workbook(tmp_path / "town" / "mimamori.xlsm")
+    store = open_store(tmp_path / "town" / "mimamori.db")
+    try:
+        _store_a_run(store)
+    finally:
+        store.dispose()
+    _write_truth(tmp_path / "town" / "truth")
+    done = _cli("--truth", str(tmp_path / "town"), "--workbook", str(workbook), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["methods"]) == {"rules", "model", "basic_items"}
+    for figures in result["methods"].values():
+        for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_10pct", "auc"):
+            assert key in figures
+    # One age of 10 children: the top 10 % is one child. Rules: 1002 (score 9, unknown, in hardship).
+    rules = result["methods"]["rules"]
+    assert rules["listed_at_10pct"] == 1 and rules["precision_at_10pct"] == 1.0
+    assert rules["recall_unknown_at_10pct"] == 0.5  # 1002 of 1002 and 1007
+    assert result["methods"]["model"]["precision_at_10pct"] == 0.0  # 1009 has the top probability
+    assert result["population"]["run_id"] == 2 and result["population"]["children"] == 10
+    table = _cli("--truth", str(tmp_path / "town" / "truth"), "--workbook", str(workbook), cwd=tmp_path)
+    assert table.returncode == 0 and "未把握の困難児の検出率(上位10%)" in table.stdout
+    assert not any(word in table.stdout + table.stderr for word in _ENGLISH)
+
+
+def test_cli_evaluate_missing_truth_store_or_run_is_refused_in_japanese(tmp_path):
+    workbook = build_workbook(tmp_path / "town" / "mimamori.xlsm")
+    missing = _cli("--truth", str(tmp_path / "nothing"), "--workbook", str(workbook), "--json", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "正解データのフォルダ" in missing.stdout and "見つかりません" in missing.stdout
+    _write_truth(tmp_path / "town" / "truth")
+    no_store = _cli("--truth", str(tmp_path / "town"), "--workbook", str(workbook), cwd=tmp_path)
+    assert no_store.returncode == 1 and "データベース" in no_store.stdout
+    open_store(tmp_path / "town" / "mimamori.db").dispose()
+    no_run = _cli("--truth", str(tmp_path / "town"), "--workbook", str(workbook), cwd=tmp_path)
+    assert no_run.returncode == 1 and "判定" in no_run.stdout
+    no_workbook = _cli(
+        "--truth", str(tmp_path / "town"), "--workbook", str(tmp_path / "x.xlsm"), cwd=tmp_path
+    )
+    assert no_workbook.returncode == 1 and "台帳ファイル" in no_workbook.stdout
+    for done in (missing, no_store, no_run, no_workbook):
+        assert not any(word in done.stdout + done.stderr for word in _ENGLISH)
+    usage = _cli("--workbook", str(workbook), cwd=tmp_path)
+    assert usage.returncode == 2 and "--truth" in usage.stderr
