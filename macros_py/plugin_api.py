@@ -54,7 +54,7 @@ class ItemSpec:
     """A custom item (判定項目) computed by code instead of a 判定ルール row.
 
     Its value appears beside the rule items: a 判定ルール row whose 項目ID equals
-    ``item_id`` gives it points, a 判定 condition over 値 (blank: 値 > 0) and the review
+    ``item_id`` and whose ソースID is ``プラグイン`` gives it points, a 判定 condition over 値 (blank: 値 > 0) and the review
     flag, exactly as for a built-in item. Without such a row the value is still stored
     and the model may use it.
 

@@ -13,7 +13,8 @@ How an administrator adds an item that the 判定ルール tab cannot express
    current records of a source that 名寄せ linked to a resident, one column per field of
    the 項目マッピング tab.
 4. To give the item points, add a 判定ルール row whose 項目ID is the plugin's item id
-   (here ``late_and_nurse`` or ``siblings``): its 判定 (blank = 値 > 0), points per
+   (here ``late_and_nurse`` or ``siblings``) and whose ソースID is ``プラグイン``: its
+   判定 (blank = 値 > 0), points per
    困難類型 and 確認時に表示 apply as for any rule. Press 「設定チェック」, then 「判定」.
    A plugin that fails is named on the ログ tab; the other items are still computed.
 
@@ -22,7 +23,7 @@ The items below:
 * ``late_and_nurse`` — 遅刻と保健室来室がともに多い: 1 when the child's current
   attendance records add up to at least ``LATE_THRESHOLD`` late arrivals **and**
   ``NURSE_THRESHOLD`` visits to the school nurse, else 0; no value without records.
-  Teachers in the Kaisei and Fuchu-cho pilots read lateness and nurse visits together.
+  Fuchu-cho's second filter reads many lates together with many nurse visits.
 * ``siblings`` — きょうだいの数: other children (0–18) registered in the same household,
   a young-carer signal when it is large (多子世帯).
 """
