@@ -122,7 +122,7 @@ def parse_period_days(text: str) -> int | None:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"期間「{text}」は読めません。30日、6か月、1年 のように書いてください。")
     days = int(match.group(1)) * _DAYS_PER_UNIT.get(match.group(2) or "日", 365.0 / 12)
-    return int(round(days))
+    return int(days + 0.5)  # half up: 6か月 = 183日
 
 
 def parse_points(text: str, type_names: Collection[str]) -> dict[str, float]:
