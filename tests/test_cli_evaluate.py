@@ -45,13 +45,17 @@ def _write_truth(folder: Path) -> None:
     )
 
 
-RULES = [
-    {"item_id": "absence", "basic_item_no": 12},
-    {"item_id": "late", "basic_item_no": 13},
-    {"item_id": "checkup_3y", "basic_item_no": 3},
-    {"item_id": "checkup_1y6m", "basic_item_no": 3},
-    {"item_id": "arrears", "basic_item_no": None},
-]
+# The form score.history.encode_config writes (only the fields read here).
+RULES = {
+    "__tuple__": [
+        {"__class__": "ItemRule", "item_id": "absence", "basic_item_no": 12, "enabled": True},
+        {"__class__": "ItemRule", "item_id": "late", "basic_item_no": 13, "enabled": True},
+        {"__class__": "ItemRule", "item_id": "checkup_3y", "basic_item_no": 3, "enabled": True},
+        {"__class__": "ItemRule", "item_id": "checkup_1y6m", "basic_item_no": 3, "enabled": True},
+        {"__class__": "ItemRule", "item_id": "arrears", "basic_item_no": None, "enabled": True},
+        {"__class__": "ItemRule", "item_id": "old", "basic_item_no": 1, "enabled": False},
+    ]
+}
 
 
 def _store_a_run(store, *, run_id_offset: int = 0) -> None:
@@ -105,6 +109,7 @@ def _store_a_run(store, *, run_id_offset: int = 0) -> None:
             ("1002", "checkup_3y"),
             ("1002", "checkup_1y6m"),  # same basic number 3: counted once
             ("1009", "arrears"),  # not a basic item
+            ("1009", "old"),  # a disabled rule
         ]
         connection.execute(
             score_items.insert(),

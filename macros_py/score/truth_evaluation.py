@@ -324,15 +324,19 @@ def _pad(text: str, width: int) -> str:
 
 
 def _basic_item_numbers(rules_json: str) -> dict[str, int]:
-    """項目ID -> 基本項目番号 from a run's stored rules (a list of rule dicts)."""
+    """項目ID -> 基本項目番号 of the enabled rules of a run's stored rules.
+
+    Reads the JSON of ``score.history.encode_config`` (``{"__tuple__": [{"__class__":
+    "ItemRule", ...}]}``) or a plain list of rule objects, without parsing conditions.
+    """
     rules = json.loads(rules_json or "[]")
     if isinstance(rules, dict):
-        rules = rules.get("rules", [])
+        rules = rules.get("__tuple__", rules.get("rules", []))
     numbers: dict[str, int] = {}
     for rule in rules:
         item_id = rule.get("item_id", rule.get("項目ID"))
         number = rule.get("basic_item_no", rule.get("基本項目番号"))
-        if item_id is not None and number not in (None, ""):
+        if item_id is not None and number not in (None, "") and rule.get("enabled", True):
             numbers[str(item_id)] = int(number)
     return numbers
 
