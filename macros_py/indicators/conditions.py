@@ -624,6 +624,7 @@ class _Environment:
     columns: Mapping[str, pd.Series]
     reference_date: pd.Timestamp | None
     length: int
+    values: dict[str, _Value] = field(default_factory=dict)  # each column is prepared once
 
     def broadcast(self, value) -> pd.Series:
         return pd.Series(value, index=pd.RangeIndex(self.length))
@@ -641,16 +642,53 @@ _TRUE_WORDS = {unicodedata.normalize("NFKC", word).upper() for word in DEFAULT_T
 _FALSE_WORDS = {unicodedata.normalize("NFKC", word).upper() for word in DEFAULT_FALSE_VALUES} | {"FALSE"}
 
 
+def _objects(values) -> np.ndarray:
+    """An object array (Arrow-backed indexes convert in one call, not element by element)."""
+    return values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+
+
+def _by_uniques(series: pd.Series, convert: Callable[[pd.Series], pd.Series], missing) -> pd.Series:
+    """Apply ``convert`` to the distinct values only (columns repeat few values), then spread."""
+    codes, uniques = pd.factorize(series)
+    converted = convert(pd.Series(_objects(uniques), dtype=object))
+    values = converted.to_numpy()
+    values = np.append(values, np.array([missing], dtype=values.dtype))  # code -1 takes the last
+    return pd.Series(values.take(codes), dtype=converted.dtype)
+
+
+def _fold_values(values: np.ndarray) -> np.ndarray:
+    """NFKC-fold and trim each value of an object array; blank and missing become None."""
+    folded = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values):
+        missing = value is None or value is pd.NA or value != value
+        folded[index] = None if missing else (unicodedata.normalize("NFKC", str(value)).strip() or None)
+    return folded
+
+
+def _folded_text(series: pd.Series) -> pd.Series:
+    """NFKC-folded, trimmed text as a categorical (distinct values folded once); blank is missing."""
+    codes, uniques = pd.factorize(series)
+    folded_codes, categories = pd.factorize(_fold_values(_objects(uniques)))
+    codes = np.append(folded_codes, -1).take(codes)  # code -1 (missing) takes the appended -1
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object)))
+
+
+def _flags(text: pd.Series) -> pd.Series:
+    upper = text.str.upper()
+    flags = np.where(upper.isin(_TRUE_WORDS), 1.0, np.where(upper.isin(_FALSE_WORDS), 0.0, np.nan))
+    return pd.Series(flags, dtype="float64")
+
+
 def _column_value(series: pd.Series) -> _Value:
-    """Give a column its kind; text columns stay "any" and are coerced where used."""
+    """Give a column its kind; text columns are folded once, kind "any", coerced where used."""
     series = series.reset_index(drop=True)
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _Value("date", series.dt.tz_localize(None) if getattr(dtype, "tz", None) else series)
     if pd.api.types.is_bool_dtype(dtype):
-        return _Value("flag", series.astype("float64"))
+        return _Value("flag", series.astype("Float64").astype("float64"))
     if pd.api.types.is_numeric_dtype(dtype):
-        return _Value("number", series.astype("float64"))
+        return _Value("number", series.astype("Float64").astype("float64"))
     inferred = pd.api.types.infer_dtype(series, skipna=True)
     if inferred in ("datetime", "datetime64", "date"):
         return _Value("date", pd.to_datetime(series, errors="coerce"))
@@ -658,41 +696,29 @@ def _column_value(series: pd.Series) -> _Value:
         return _Value("flag", series.map({True: 1.0, False: 0.0}).astype("float64"))
     if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
         return _Value("number", pd.to_numeric(series, errors="coerce").astype("float64"))
-    return _Value("any", series)
-
-
-def _folded_text(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.normalize("NFKC").str.strip()
-    return text.mask(text == "")
+    return _Value("any", _folded_text(series))
 
 
 def _coerce(value: _Value, kind: str) -> pd.Series:
     data = value.data
     if value.kind == "datediff":
-        data = (data[0] - data[1]).dt.days.astype("float64")
-        return data
-    if value.kind == kind:
-        return _folded_text(data) if kind == "text" else data
+        return (data[0] - data[1]).dt.days.astype("float64")
+    if value.kind == kind or (kind == "text" and value.kind == "any"):
+        return data  # text literals and text columns are folded already
     if kind == "number":
         if value.kind == "flag":
             return data
-        return pd.to_numeric(_folded_text(data), errors="coerce").astype("float64")
+        return _by_uniques(data, lambda text: pd.to_numeric(text, errors="coerce").astype("float64"), np.nan)
     if kind == "date":
-        return pd.to_datetime(_folded_text(data), errors="coerce")
+        return _by_uniques(data, lambda text: pd.to_datetime(text, errors="coerce"), np.datetime64("NaT"))
     if kind == "flag":
         if value.kind == "number":
             return (data != 0).astype("float64").mask(data.isna())
-        upper = _folded_text(data).str.upper()
-        flags = pd.Series(np.nan, index=upper.index)
-        flags[upper.isin(_TRUE_WORDS).to_numpy(dtype=bool, na_value=False)] = 1.0
-        flags[upper.isin(_FALSE_WORDS).to_numpy(dtype=bool, na_value=False)] = 0.0
-        return flags
-    return _folded_text(data.astype("string") if value.kind == "number" else data)
+        return _by_uniques(data, lambda text: _flags(text.astype("string")), np.nan)
+    return _folded_text(data)
 
 
 def _is_missing(value: _Value) -> np.ndarray:
-    if value.kind == "any":
-        return _folded_text(value.data).isna().to_numpy(dtype=bool)
     if value.kind == "datediff":
         return (value.data[0].isna() | value.data[1].isna()).to_numpy(dtype=bool)
     return value.data.isna().to_numpy(dtype=bool)
@@ -704,6 +730,23 @@ def _shifted(dates: pd.Series, duration: Duration, *, sign: int = 1) -> pd.Serie
         return dates + duration.offset() if sign > 0 else dates - duration.offset()
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
         raise _KindError("日付の計算が扱える範囲を超えています") from None
+
+
+_MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _text_literal(node) -> str | None:
+    return node.value if isinstance(node, Literal) and node.kind == "text" else None
+
+
+def _categories_against(column: pd.Series, operator_: str, literal: str) -> np.ndarray:
+    """Compare a categorical text column with a text literal on its distinct values only."""
+    if not literal:
+        return np.zeros(len(column), dtype=bool)  # a blank literal is missing: never equal
+    compare = _COMPARE[operator_]
+    categories = column.cat.categories
+    hits = np.array([bool(compare(category, literal)) for category in categories] + [False], dtype=bool)
+    return hits.take(column.cat.codes.to_numpy())
 
 
 def _compare(node: Comparison, left: _Value, right: _Value) -> np.ndarray:
@@ -719,6 +762,14 @@ def _compare(node: Comparison, left: _Value, right: _Value) -> np.ndarray:
         valid = ~_is_missing(left if left.kind == "datediff" else right)
         return np.asarray(result.to_numpy(dtype=bool, na_value=False) & valid)
     left_data, right_data = _coerce(left, kind), _coerce(right, kind)
+    if kind == "text":
+        literal = _text_literal(node.right) if isinstance(left_data.dtype, pd.CategoricalDtype) else None
+        if literal is not None:
+            return _categories_against(left_data, node.operator, literal)
+        mirrored = _text_literal(node.left) if isinstance(right_data.dtype, pd.CategoricalDtype) else None
+        if mirrored is not None:
+            return _categories_against(right_data, _MIRRORED[node.operator], mirrored)
+        left_data, right_data = left_data.astype("string"), right_data.astype("string")
     result = compare(left_data, right_data)
     valid = left_data.notna().to_numpy(dtype=bool) & right_data.notna().to_numpy(dtype=bool)
     return result.to_numpy(dtype=bool, na_value=False) & valid
@@ -764,7 +815,9 @@ def _evaluate_value_unchecked(node, environment: _Environment) -> _Value:
         if series is None:
             message = f"「{node.name}」という項目がありません{_where(node.position)}。"
             raise ConditionError(message, node.position)
-        return _column_value(series)
+        if node.name not in environment.values:
+            environment.values[node.name] = _column_value(series)
+        return environment.values[node.name]
     if isinstance(node, Negate):
         operand = _evaluate_value(node.operand, environment)
         kind = _negation_kind(operand.kind)
