@@ -425,3 +425,17 @@ def test_every_example_in_the_readme_section_parses():
         parse_condition(example)
     with pytest.raises(ConditionError):
         parse_condition("A=1かつB=2")
+
+
+def test_text_comparisons_on_both_sides_blank_literals_and_two_columns():
+    columns = {
+        "a": pd.Series(["b", "a", None, "ｃ", " a "], dtype="str"),
+        "b": pd.Series(["b", "b", "a", None, "a"], dtype=object),
+    }
+    assert _run('a > "a"', columns) == [T, F, F, T, F]
+    assert _run('"a" < a', columns) == [T, F, F, T, F]
+    assert _run("「a」 = a", columns) == [F, T, F, F, T]
+    assert _run('a = ""', columns) == [F] * 5
+    assert _run('a != ""', columns) == [F] * 5
+    assert _run("a = b", columns) == [T, F, F, F, T]
+    assert _run("a < b", columns) == [F, T, F, F, F]
