@@ -119,7 +119,9 @@ def test_names_presence_and_hidden_items(results):
     names = feature_labels(features.columns, RULES)
     assert names["absence"] == "欠席30日以上" and names["absence" + VALUE_SUFFIX] == "欠席30日以上(値)"
     present = feature_presence(results, features)
-    assert present["absence" + VALUE_SUFFIX].tolist() == [True, True, False, True]
+    # recorded and above the mean: 40 and 100 days, not 0 days nor the child without a record
+    assert present["absence" + VALUE_SUFFIX].tolist() == [True, False, False, True]
+    assert present["epds" + VALUE_SUFFIX].tolist() == [False, False, False, True]
     assert present["seiho"].tolist() == [False, True, False, False]
     assert hidden_features(features.columns, RULES) == ("epds", "epds" + VALUE_SUFFIX)
 

@@ -95,12 +95,19 @@ def model_features(results, *, rules: Sequence, label_source_ids: Iterable[str])
 
 
 def feature_presence(results, features: pd.DataFrame) -> pd.DataFrame:
-    """True where the child has the feature's item: the hit, or a record for a value."""
+    """True where the child "has" the feature, so that it may be named as a reason.
+
+    A hit feature: the child hits the item. A value feature: the child has a record and
+    its value is above the average child's, so "few absences" is never listed as a
+    protective factor of the absence item, while a high value of an item the model finds
+    protective (say a fitness score) is.
+    """
     present = {}
     for name in features.columns:
         if name.endswith(VALUE_SUFFIX):
             item = name[: -len(VALUE_SUFFIX)]
-            present[name] = results.values[item].reindex(features.index).notna()
+            recorded = results.values[item].reindex(features.index).notna()
+            present[name] = recorded & (features[name] > features[name].mean())
         else:
             present[name] = results.hits[name].reindex(features.index).fillna(False).astype(bool)
     return pd.DataFrame(present, index=features.index, columns=features.columns)
