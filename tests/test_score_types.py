@@ -198,3 +198,29 @@ def test_the_default_types_fit_the_default_items():
     assert check_required_groups(types, rules) == []
     type_names = {hardship.name for hardship in types}
     assert {name for rule in rules for name in rule.points} <= type_names
+
+
+def _type_into_hardship_types(path: Path, row_index: int, header: str, value: str) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, keep_vba=True)
+    sheet = book[HARDSHIP_TYPES.name]
+    sheet.cell(HARDSHIP_TYPES.excel_row(row_index), HARDSHIP_TYPES.headers.index(header) + 1).value = value
+    book.save(path)
+
+
+@pytest.mark.parametrize("action", ["check_settings", "score"])
+def test_a_bad_cell_typed_in_the_workbook_is_refused_naming_sheet_row_and_column(tmp_path, action):
+    from macros_py.book.build import build_workbook
+    from macros_py.book.filemode import run_in_file_mode
+
+    path = build_workbook(tmp_path / "mimamori.xlsm")
+    _type_into_hardship_types(path, 1, "順位付けの値", "A:5, B:2")  # 貧困 row; grades must grow
+    _type_into_hardship_types(path, 1, "順位付け", "等級")
+    result = run_in_file_mode(action, path, user_name="tester")
+    assert result.ok is False
+    where = f"シート「困難類型」 {HARDSHIP_TYPES.excel_row(1)}行目 「順位付けの値」列"
+    assert any(where in message and "前の等級より大きく" in message for message in result.messages), (
+        result.messages
+    )
+    assert not any("Traceback" in message or "Error" in message for message in result.messages)
