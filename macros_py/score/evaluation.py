@@ -292,11 +292,13 @@ def group_gaps(listed: pd.Series, labels: pd.Series, groups: pd.DataFrame) -> tu
         gaps[column] = {"in": inside, "out": outside}
         messages += _gap_warnings(GROUP_NAMES[column], inside, outside, "該当", "非該当")
     if "school" in groups.columns:
-        school = groups["school"].reindex(index).astype(object).where(lambda s: s.notna(), "").astype(str)
-        per_school = {
-            name: _rates(chosen, target, (school == name).to_numpy()) for name in sorted(set(school) - {""})
+        codes, names = pd.factorize(groups["school"].reindex(index).fillna("").astype(str), sort=True)
+        children = np.bincount(codes, minlength=len(names))
+        large = {
+            str(names[code]): _rates(chosen, target, codes == code)
+            for code in np.flatnonzero(children >= MIN_GROUP_CHILDREN)
+            if str(names[code]) != ""
         }
-        large = {name: rates for name, rates in per_school.items() if rates["children"] >= MIN_GROUP_CHILDREN}
         if len(large) >= 2:
             high = max(large, key=lambda name: (large[name]["flag_rate"], name))
             low = min(large, key=lambda name: (large[name]["flag_rate"], name))

@@ -275,11 +275,23 @@ def _fit_with_out_of_fold(
     features: pd.DataFrame, target: np.ndarray, seed: int, folds: int, *, fingerprint: str | None = None
 ) -> _Fit:
     """The full fit and the out-of-fold logits; each fold starts from the full fit."""
-    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     key = (fingerprint or inputs_fingerprint(features, target), seed, folds)
     if key in _FIT_CACHE:
         return _FIT_CACHE[key]
+    # One BLAS thread: the products are memory-bound (threads only contend, measured 5.8 s
+    # -> 3.5 s for 52,000 x 60 on a busy 2-core machine) and the sums keep one order.
+    with threadpool_limits(limits=1):
+        fit = _fit_folds(features, target, seed, folds)
+    _FIT_CACHE.clear()
+    _FIT_CACHE[key] = fit
+    return fit
+
+
+def _fit_folds(features: pd.DataFrame, target: np.ndarray, seed: int, folds: int) -> _Fit:
+    from sklearn.model_selection import StratifiedKFold
+
     matrix = _matrix(features)
     means, scales, constant = _standardise(matrix)
     usable = ~constant
@@ -300,9 +312,7 @@ def _fit_with_out_of_fold(
         logits[test] = (
             fold_intercept + ((matrix[test] - fold_means) / fold_scales)[:, fold_usable] @ fold_coefficients
         )
-    _FIT_CACHE.clear()
-    _FIT_CACHE[key] = _Fit(means, scales, constant, coefficients, intercept, logits)
-    return _FIT_CACHE[key]
+    return _Fit(means, scales, constant, coefficients, intercept, logits)
 
 
 def cross_validated_logits(
