@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from macros_py.score.ranking import age_thresholds, select_by_type
 from macros_py.score.types import AgeBand, HardshipType
@@ -147,3 +149,32 @@ def test_large_cohorts_are_vectorised():
     per_age = listed.groupby(ages).sum()
     cohort = ages.value_counts().sort_index()
     assert (per_age <= np.ceil(cohort * 0.1)).all() and per_age.sum() > 0.09 * size
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), min_size=1, max_size=40),
+    st.sampled_from(["threshold", "top_n", "top_percent_by_age", "grades"]),
+    st.randoms(use_true_random=False),
+)
+def test_the_selection_does_not_depend_on_row_order(rows, ranking, random):
+    scores = pd.DataFrame(
+        {"T": [float(score) for score, _ in rows]}, index=[f"r{i:03d}" for i in range(len(rows))]
+    )
+    ages = pd.Series([age for _, age in rows], index=scores.index)
+    hardship = HardshipType(
+        "T",
+        1.0,
+        ranking=ranking,
+        ranking_value=3 if ranking == "top_n" else 30.0,
+        grades=(("A", 10.0), ("B", 40.0)),
+    )
+    expected = select_by_type(scores, [hardship], ages)
+    order = list(scores.index)
+    random.shuffle(order)
+    shuffled = select_by_type(scores.loc[order], [hardship], ages.loc[order[::-1]]).loc[expected.index]
+    assert shuffled.equals(expected)
+    listed = expected[("T", "listed")]
+    assert not (listed & (scores["T"] < 1.0)).any()
+    if ranking == "top_n":
+        assert listed.sum() == min(3, int((scores["T"] >= 1).sum()))
