@@ -217,3 +217,15 @@ def test_thresholds_per_child_follow_the_age_bands():
     thresholds = probability_thresholds(parse_age_thresholds("0-5:0.3, 6-18:0.4"), ages)
     assert thresholds.tolist() == [0.3, 0.3, 0.4, 0.4, 0.4, 0.4]
     assert np.isinf(probability_thresholds((), ages)).all()
+
+
+def test_missing_values_count_as_the_column_average_in_fit_and_prediction():
+    features, labels = planted_data(3000)
+    holes = features.copy()
+    holes.iloc[::7, holes.columns.get_loc("risk_value")] = np.nan
+    holes.iloc[::11, holes.columns.get_loc("null")] = np.inf
+    model = fit_model(holes, labels)
+    probability = predict_probability(model, holes)
+    assert np.isfinite(probability).all()
+    filled = holes.replace(np.inf, np.nan).fillna(holes.replace(np.inf, np.nan).mean())
+    assert np.allclose(predict_probability(model, filled), probability)

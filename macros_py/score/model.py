@@ -184,8 +184,14 @@ def inputs_fingerprint(features: pd.DataFrame, labels: pd.Series) -> str:
 
 
 def _matrix(features: pd.DataFrame) -> np.ndarray:
+    # Missing or infinite values count as the column's average, as in prediction.
     matrix = features.to_numpy(dtype=np.float64, na_value=np.nan).copy()
-    return np.where(np.isfinite(matrix), matrix, 0.0)
+    finite = np.isfinite(matrix)
+    if finite.all():
+        return matrix
+    counts = finite.sum(axis=0)
+    averages = np.where(counts > 0, np.where(finite, matrix, 0.0).sum(axis=0) / np.maximum(counts, 1), 0.0)
+    return np.where(finite, matrix, averages)
 
 
 def _check_labels(labels: np.ndarray) -> tuple[int, int]:
