@@ -79,7 +79,7 @@ def test_rows_are_the_model_evaluation_columns_in_japanese(evaluated):
     assert list(rows.columns) == ["区分", "指標", "値", "説明"]
     auc_row = rows[(rows["区分"] == "交差検証") & (rows["指標"] == "AUC")]
     assert auc_row["値"].iloc[0] == f"{evaluation.summary['auc_cv']:.3f}"
-    assert {"上位10%", "較正", "時系列検証", "偏り", "グループ差"} <= set(rows["区分"])
+    assert {"上位10%", "較正", "時系列検証", "偏り(統計モデル)", "グループ差"} <= set(rows["区分"])
     assert rows.map(lambda value: isinstance(value, str)).all().all()
 
 
@@ -194,3 +194,25 @@ def test_given_list_and_model_are_used_for_dominance_and_gaps():
     assert evaluation.summary["dominance"]["item"] == "absence"
     assert evaluation.summary["dominance"]["warning"] is not None
     assert evaluation.warnings[0] == evaluation.summary["dominance"]["warning"]
+
+
+def test_rule_points_dominance_is_reported_with_and_without_a_model():
+    features, labels, ages, groups = planted(2000)
+    points = pd.DataFrame(
+        {"absence": 3.0 * features["absence"], "assistance": 1.0 * features["assistance"]},
+        index=features.index,
+    )
+    listed = (points.sum(axis=1) > 0) & (features["absence"] > 0)
+    evaluation = evaluate(
+        features, labels, ages, groups, listed=listed, rule_points=points, names={"absence": "欠席"}
+    )
+    rules = evaluation.summary["dominance_rules"]
+    assert rules["item"] == "absence" and rules["share"] > 0.5
+    assert "判定ルールの点数" in rules["warning"] and "「欠席」" in rules["warning"]
+    assert evaluation.warnings[0] == rules["warning"]
+    assert "偏り(判定ルール)" in evaluation.rows["区分"].tolist()
+    without = evaluate(features, labels & False, ages, groups, listed=listed, rule_points=points)
+    assert without.summary["available"] is False
+    assert without.summary["dominance_rules"]["item"] == "absence"
+    assert without.rows["区分"].tolist() == ["モデル", "偏り(判定ルール)", "警告"]
+    json.dumps(without.summary, ensure_ascii=False)

@@ -181,7 +181,13 @@ def calibration_bins(
     return rows
 
 
-def dominance(pushes: pd.DataFrame, listed: pd.Series, *, names: Mapping[str, str] | None = None) -> dict:
+def dominance(
+    pushes: pd.DataFrame,
+    listed: pd.Series,
+    *,
+    names: Mapping[str, str] | None = None,
+    what: str = "統計モデルの確率",
+) -> dict:
     """Whether one item drives the ranking of the listed children.
 
     Args:
@@ -189,6 +195,7 @@ def dominance(pushes: pd.DataFrame, listed: pd.Series, *, names: Mapping[str, st
             :func:`macros_py.score.model.contributions`; rules: points of the hit items).
         listed: True for the children on the list.
         names: Item id → Japanese name for the message.
+        what: What was pushed, for the message (統計モデルの確率 / 判定ルールの点数).
 
     Returns:
         ``{"item", "name", "share", "top_reason_share", "listed", "warning"}``; ``share`` is the
@@ -222,7 +229,7 @@ def dominance(pushes: pd.DataFrame, listed: pd.Series, *, names: Mapping[str, st
     )
     if share > DOMINANCE_SHARE:
         result["warning"] = (
-            f"候補の点数の{share:.0%}が「{name}」1項目によるものです。"
+            f"候補の児童の{what}を押し上げた分の{share:.0%}が「{name}」1項目によるものです。"
             "1つの項目が候補を決めてしまっていないか、配点や項目を見直してください。"
         )
     return result
@@ -362,15 +369,34 @@ def _temporal(earlier: EarlierExtract, features: pd.DataFrame, labels: pd.Series
     }
 
 
-def _unavailable(reason: str, labels: np.ndarray) -> Evaluation:
+def _unavailable(reason: str, labels: np.ndarray, rules_dominance: dict | None) -> Evaluation:
     summary = {
         "available": False,
         "reason": reason,
         "children": int(len(labels)),
         "labelled": int(labels.sum()),
+        "dominance_rules": rules_dominance,
     }
-    rows = pd.DataFrame([("モデル", "評価", "できません", reason)], columns=list(ROW_COLUMNS))
-    return Evaluation(summary=summary, rows=rows, warnings=(reason,))
+    extra = [rules_dominance["warning"]] if rules_dominance and rules_dominance["warning"] else []
+    rows = [("モデル", "評価", "できません", reason), *_dominance_rows(rules_dominance, "判定ルール")]
+    rows += [("警告", "確認してください", "", message) for message in extra]
+    return Evaluation(
+        summary=summary, rows=pd.DataFrame(rows, columns=list(ROW_COLUMNS)), warnings=(reason, *extra)
+    )
+
+
+def _dominance_rows(dominant: dict | None, label: str) -> list[tuple[str, str, str, str]]:
+    if dominant is None or dominant["item"] is None:
+        return []
+    return [
+        (
+            f"偏り({label})",
+            f"最も効いている項目: {dominant['name']}",
+            _share(dominant["share"]),
+            f"候補の児童({dominant['listed']}人)の{label}の点数を押し上げた分のうち、この項目の割合"
+            f"(50%を超えると警告)。{_share(dominant['top_reason_share'])}の児童でいちばん大きな理由です。",
+        )
+    ]
 
 
 def evaluate(
@@ -384,6 +410,7 @@ def evaluate(
     listed: pd.Series | None = None,
     model: FittedModel | None = None,
     names: Mapping[str, str] | None = None,
+    rule_points: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Evaluate the model on the labels (see the module docstring for every definition).
 
@@ -398,18 +425,24 @@ def evaluate(
         listed: True for the children on the candidate list; default: the top 10 %
             within each age by the model's probability.
         model: The run's fitted model (fitted here when not given).
-        names: Feature name → Japanese name for rows and warnings.
+        names: Feature name (item id) → Japanese name for rows and warnings.
+        rule_points: Points each item gave each child under the 判定ルール (summed over
+            hardship types); with ``listed``, the dominance of the rule ranking is
+            reported too (``summary["dominance_rules"]``), even without a model.
 
     Returns:
         The evaluation; when no model can be fitted, ``summary["available"]`` is false and
         ``rows`` hold the Japanese reason (the run goes on without a model).
     """
     target = labels.reindex(features.index).fillna(False).astype(bool).to_numpy()
+    rules_dominance = None
+    if rule_points is not None and listed is not None:
+        rules_dominance = dominance(rule_points, listed, names=names, what="判定ルールの点数")
     try:
         positives, negatives = check_fittable(features, target)
         model = model if model is not None else fit_model(features, labels, seed=seed)
     except ModelNotFittable as error:
-        return _unavailable(error.message, target)
+        return _unavailable(error.message, target, rules_dominance)
     ages = ages.reindex(features.index)
     folds = int(min(FOLDS, positives, negatives))
     out_of_fold = out_of_fold_probability(features, target, seed=seed, folds=folds)
@@ -431,12 +464,14 @@ def evaluate(
         "calibration": calibration_bins(out_of_fold, pd.Series(target, index=features.index)),
         "temporal": _temporal(earlier, features, labels, ages, seed) if earlier is not None else None,
         "dominance": dominance(pushes, listed, names=names),
+        "dominance_rules": rules_dominance,
         "group_gaps": gaps,
     }
     messages = [
-        *([summary["dominance"]["warning"]] if summary["dominance"]["warning"] else []),
-        *gap_warnings,
-    ]
+        part["warning"]
+        for part in (rules_dominance, summary["dominance"])
+        if part is not None and part["warning"]
+    ] + gap_warnings
     summary["warnings"] = messages
     return Evaluation(summary=summary, rows=evaluation_rows(summary), warnings=tuple(messages))
 
@@ -591,17 +626,8 @@ def evaluation_rows(summary: dict) -> pd.DataFrame:
         *_calibration_rows(summary),
         *_temporal_rows(summary["temporal"]),
     ]
-    dominant = summary["dominance"]
-    if dominant["item"] is not None:
-        rows.append(
-            (
-                "偏り",
-                f"最も効いている項目: {dominant['name']}",
-                _share(dominant["share"]),
-                f"候補の児童({dominant['listed']}人)の点数を押し上げた分のうち、この項目の割合"
-                f"(50%を超えると警告)。{_share(dominant['top_reason_share'])}の児童でいちばん大きな理由です。",
-            )
-        )
+    rows += _dominance_rows(summary.get("dominance_rules"), "判定ルール")
+    rows += _dominance_rows(summary["dominance"], "統計モデル")
     rows += _group_rows(summary["group_gaps"])
     rows += [("警告", "確認してください", "", message) for message in summary.get("warnings", [])]
     return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
