@@ -57,9 +57,26 @@ def _command_run(arguments: argparse.Namespace) -> int:
 
 def _command_link(arguments: argparse.Namespace) -> int:
     from macros_py.link.csv_files import link_csv_files
+    from macros_py.link.csv_input import LinkInputError
 
-    summary = link_csv_files(Path(arguments.master), Path(arguments.source), Path(arguments.out))
-    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    try:
+        summary = link_csv_files(
+            Path(arguments.master),
+            Path(arguments.source),
+            Path(arguments.out),
+            auto_threshold=arguments.auto_threshold,
+            review_threshold=arguments.review_threshold,
+        )
+    except LinkInputError as error:  # a file or option staff can fix: say what, where
+        print(f"名寄せできませんでした: {error}", file=sys.stderr)
+        return 1
+    if arguments.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for warning in summary["warnings"]:
+        print(f"注意: {warning}", file=sys.stderr)
+    counts = "・".join(f"{label} {summary['判定'].get(label, 0)}件" for label in ("自動", "要確認", "不一致"))
+    print(f"{summary['records']}件を照合しました({counts})。結果: {summary['out']}")
     return 0
 
 
@@ -166,6 +183,74 @@ def _add_run_commands(commands: argparse._SubParsersAction) -> None:
         action_parser.set_defaults(handler=_command_run, action_id=action.id)
 
 
+_LINK_DESCRIPTION = """\
+住民記録のCSVと、突き合わせたいCSV(健診・学校・外部の名簿など)を名寄せします。
+1行ごとに、同じ人と考えられる住民の宛名番号と判定を結果のCSVに書き出します。
+
+住民記録CSV の列(1行目が見出し):
+  宛名番号   必須。空欄や重複は不可
+  氏名・氏名カナ・生年月日・性別・住所   いずれか1つ以上(多いほど正確)
+  氏名は「平野 紬」「平野紬」「スミス・ジョン」のどれでも、生年月日は西暦(2014-05-06、
+  2014/5/6)でも和暦(H26.5.6、平成26年5月6日)でも構いません。
+
+突き合わせるCSV の列:
+  レコードID   任意。ない場合は行番号(Excelで見た行番号。見出しが1行目)を使います
+  氏名・氏名カナ・生年月日・性別・住所   いずれか1つ以上
+  宛名番号    任意。あれば住民記録と完全一致で結び付けます(生年月日・性別が違えば要確認)
+
+文字コードは UTF-8 か Shift_JIS(Excelの「CSV」保存)。生年月日が読めない行は注意を表示し
+生年月日なしとして照合します(列の5%を超えて読めない場合は中止します)。
+
+結果CSV の列: レコードID・宛名番号・判定(自動/要確認/不一致)・一致スコア(0〜1)
+しきい値の既定は台帳の設定タブと同じ(名寄せ自動しきい値・名寄せ確認しきい値)です。
+"""
+
+
+class _JapaneseRawHelpFormatter(argparse.RawDescriptionHelpFormatter, _JapaneseHelpFormatter):
+    """Japanese usage line; the description keeps its own line breaks (column lists)."""
+
+
+def _add_link_command(commands: argparse._SubParsersAction) -> None:
+    from macros_py.link.csv_input import default_thresholds
+
+    try:
+        auto, review = (f"{value:g}" for value in default_thresholds())
+    except Exception:  # a broken settings default must not stop every command; it is reported when used
+        auto = review = "設定の値"
+    link = commands.add_parser(
+        "link",
+        help="2つのCSVを名寄せする",
+        description=_LINK_DESCRIPTION,
+        formatter_class=_JapaneseRawHelpFormatter,
+    )
+    link.add_argument("master", metavar="住民記録CSV", help="住民記録のCSV(宛名番号と、照合に使う列)")
+    link.add_argument(
+        "source", metavar="突き合わせるCSV", help="突き合わせるCSV(照合に使う列。レコードIDは任意)"
+    )
+    link.add_argument(
+        "--out",
+        required=True,
+        metavar="結果CSV",
+        help="結果を書き出すCSVのパス(レコードID・宛名番号・判定・一致スコア。UTF-8)",
+    )
+    link.add_argument(
+        "--auto-threshold",
+        type=float,
+        default=None,
+        metavar="確率",
+        help=f"この確率以上で条件を満たす組を「自動」にする(0〜1、既定 {auto})",
+    )
+    link.add_argument(
+        "--review-threshold",
+        type=float,
+        default=None,
+        metavar="確率",
+        help=f"この確率以上の組を「要確認」にする(0〜1、既定 {review})",
+    )
+    link.add_argument("--json", action="store_true", help="結果の件数をJSONで表示")
+    link.set_defaults(handler=_command_link)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; ``run`` choices come from the action registry (ids and button labels)."""
     parser = _JapaneseParser(prog="mimamori", description="こどもデータ連携: みまもり台帳のエンジン")
@@ -190,22 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_commands(commands)
 
-    link = commands.add_parser("link", help="2つのCSVを名寄せする")
-    link.add_argument(
-        "master",
-        metavar="住民記録CSV",
-        help="住民記録のCSV(宛名番号と、氏名・氏名カナ・生年月日・性別・住所のいずれか)",
-    )
-    link.add_argument(
-        "source", metavar="突き合わせるCSV", help="突き合わせるCSV(レコードIDと、同じ項目のいずれか)"
-    )
-    link.add_argument(
-        "--out",
-        required=True,
-        metavar="結果CSV",
-        help="結果を書き出すCSVのパス(レコードID・宛名番号・判定・一致スコア)",
-    )
-    link.set_defaults(handler=_command_link)
+    _add_link_command(commands)
 
     evaluate = commands.add_parser(
         "evaluate",
