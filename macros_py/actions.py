@@ -142,6 +142,27 @@ ACTIONS: tuple[ActionSpec, ...] = (
             "職員の判定を名寄せ判定タブに、結び付かなかった記録を名寄せ不一致タブに出します。"
         ),
     ),
+    ActionSpec(
+        id="score",
+        label="判定",
+        roles=("admin", "center_staff"),
+        reads=(
+            "settings",
+            "item_rules",
+            "hardship_types",
+            "label_sources",
+            "sources",
+            "column_mappings",
+            "code_tables",
+            "store",
+        ),
+        writes=("candidates", "model_evaluation", "coefficients", "score_history", "log", "store"),
+        function_path="macros_py.score.action:score_action",
+        description=(
+            "名寄せした記録から判定ルールで児童ごとの項目を作り、困難類型ごとの点数と統計モデルの確率で候補リストを作ります。"
+            "モデル評価・係数・履歴(前回からの変化)のタブも更新します。候補リストは判定会議で確かめるための資料です。"
+        ),
+    ),
 )
 
 ACTION_BY_ID: dict[str, ActionSpec] = {action.id: action for action in ACTIONS}

@@ -1,4 +1,4 @@
-"""``mimamori demo``: a synthetic town through the whole pipeline that exists so far."""
+"""``mimamori demo``: a synthetic town through the whole pipeline, ending with a candidate list."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from macros_py.config.defaults import default_tables
 logger = logging.getLogger(__name__)
 
 # Pipeline order; actions not yet in the registry are skipped.
-DEMO_PIPELINE: tuple[str, ...] = ("check_settings", "import", "link")
+DEMO_PIPELINE: tuple[str, ...] = ("check_settings", "import", "link", "score")
 
 
 def demo_settings_tables(reference_date: str) -> dict[str, pd.DataFrame]:
@@ -71,7 +71,7 @@ def run_demo(profile: str = "town", seed: int = 1, out_dir: Path = Path("demo"))
             exit_code = 1
     print()
     print("できたもの:")
-    print(f"  台帳:           {workbook_path}")
+    print(f"  台帳:           {workbook_path}(候補リスト・モデル評価・係数・履歴の各タブ)")
     print(f"  データベース:   {out_dir / 'mimamori.db'}")
     print(f"  出力ファイル:   {out_dir / 'exports'}")
     print(f"  正解データ:     {out_dir / 'truth'}")

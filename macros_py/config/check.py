@@ -17,9 +17,15 @@ logger = logging.getLogger(__name__)
 Validator = Callable[[Mapping[str, pd.DataFrame]], list[ConfigError]]
 
 # Stage validators are named here so config does not import the stages at load time.
-STAGE_VALIDATORS: tuple[str, ...] = ("macros_py.ingest.mapping:validate_mapping_tables",)
+STAGE_VALIDATORS: tuple[str, ...] = (
+    "macros_py.ingest.mapping:validate_mapping_tables",
+    "macros_py.score.pipeline:validate_score_tables",
+)
 # The tab each stage validator checks, named when the validator cannot be loaded.
-VALIDATOR_SHEETS: dict[str, str] = {"macros_py.ingest.mapping:validate_mapping_tables": "項目マッピング"}
+VALIDATOR_SHEETS: dict[str, str] = {
+    "macros_py.ingest.mapping:validate_mapping_tables": "項目マッピング",
+    "macros_py.score.pipeline:validate_score_tables": "判定ルール",
+}
 
 
 def _validate_settings(tables: Mapping[str, pd.DataFrame]) -> list[ConfigError]:

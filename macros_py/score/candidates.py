@@ -216,7 +216,11 @@ def _item_reasons(
         down = [names[i] for i in sorted(np.flatnonzero(row & (points < 0)), key=lambda i: (points[i], i))]
         if model_up is not None:
             up += [name for name in str(model_up.iloc[position]).split("、") if name and name not in up]
-            down += [name for name in str(model_down.iloc[position]).split("、") if name and name not in down]
+            down += [
+                name
+                for name in str(model_down.iloc[position]).split("、")
+                if name and name not in down and name not in up
+            ]
         ups.append("、".join(up[:MAX_REASONS]))
         downs.append("、".join(down[:MAX_REASONS]))
     return ups, downs

@@ -1,0 +1,175 @@
+"""The ``score`` action (判定): items, scores, model, evaluation, 候補リスト and 履歴.
+
+Nothing is written to the store before every step has succeeded; the run (its inputs,
+rules, types, settings, model and results) is then stored in one transaction. Children
+of families who opted out never reach this module (``compute_items`` drops them).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import pandas as pd
+
+from macros_py.actions import ActionContext, ActionResult
+from macros_py.plugins import load_plugins
+from macros_py.score.history import history_rows, inputs_fingerprint, write_run
+from macros_py.score.pipeline import (
+    coefficient_rows,
+    fit_step,
+    list_run,
+    parse_score_config,
+    stored_run,
+    summary_of,
+)
+from macros_py.sheets import CANDIDATES, COEFFICIENTS, LOG, MODEL_EVALUATION, SCORE_HISTORY
+
+__all__ = ["score_action"]
+
+logger = logging.getLogger(__name__)
+
+
+def _log_row(user: str, kind: str, text: str) -> dict:
+    return {
+        "日時": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "利用者": user,
+        "操作": "score",
+        "区分": kind,
+        "内容": text,
+    }
+
+
+def _items_step(context: ActionContext, config, plugins):
+    from macros_py.indicators.compute import compute_items
+
+    return compute_items(
+        context.store,
+        rules=config.rules,
+        mapping=config.mapping,
+        reference_date=context.reference_date(),
+        resident_source_id=context.settings.resident_source_id,
+        plugins=plugins,
+    )
+
+
+def _support_step(context: ActionContext, config, items) -> pd.Series:
+    from macros_py.score.labels import support_status
+
+    status = support_status(
+        context.store,
+        label_sources=config.label_sources,
+        children=items.children,
+        mapping=config.mapping,
+        reference_date=context.reference_date(),
+    )
+    status.index = status.index.astype(str)
+    return status
+
+
+def _evaluation_step(features, support, items, model, listing, rules):
+    from macros_py.score.evaluation import evaluate
+    from macros_py.score.features import feature_labels
+
+    labels = support.reindex(features.index).fillna("") != ""
+    children = items.children.copy()
+    children.index = children.index.astype(str)
+    return evaluate(
+        features,
+        labels,
+        pd.to_numeric(children["age"], errors="coerce").reindex(features.index),
+        children.reindex(features.index),
+        seed=0,
+        model=model,
+        listed=listing.ranking["listed"].reindex(features.index),
+        names=feature_labels(features.columns, rules),
+    )
+
+
+def _counts_text(summary: dict, seconds: float) -> str:
+    per_type = "・".join(f"{name} {count}" for name, count in summary["per_type"].items() if count)
+    auc = summary["evaluation"].get("auc_cv")
+    model = f"/ モデルAUC {auc:.2f}" if isinstance(auc, float) else "/ モデルなし"
+    return (
+        f"候補 {summary['listed']} 人({per_type or '類型別 0'})/ 対象児童 {summary['children']} 人 {model}"
+        f"({seconds:.1f}秒)"
+    )
+
+
+def _log_rows(user: str, summary: dict, evaluation, warning, plugins, history, counts) -> pd.DataFrame:
+    rows = [_log_row(user, "警告", warning)] if warning else []
+    rows += [_log_row(user, "警告", text) for text in (evaluation.warnings if evaluation is not None else ())]
+    rows += [_log_row(user, "エラー", problem.as_japanese()) for problem in plugins.problems]
+    if summary["opted_out"]:
+        rows.append(
+            _log_row(
+                user, "情報", f"不同意書の出ている世帯の児童 {summary['opted_out']} 人は対象から除きました。"
+            )
+        )
+    if history.empty:
+        rows.append(
+            _log_row(user, "情報", "履歴タブ: 前回の判定と比べた変化はありません(初回の判定か、変化なし)。")
+        )
+    else:
+        changes = history["変化"].value_counts()
+        text = "・".join(f"{kind} {count} 人" for kind, count in changes.items())
+        rows.append(_log_row(user, "情報", f"履歴タブ: 前回の判定からの変化 {text}。"))
+    rows.append(_log_row(user, "情報", counts))
+    return pd.DataFrame(rows, columns=LOG.headers)
+
+
+def score_action(context: ActionContext) -> ActionResult:
+    """Action ``score`` (判定): rank the children and write the 候補リスト, モデル評価, 係数 and 履歴 tabs.
+
+    Raises:
+        ConfigErrors: a tab the run reads is wrong (``run_action`` shows them in Japanese).
+    """
+    started = time.perf_counter()
+    user = context.user_name
+    config = parse_score_config(context.tables, context.settings)
+    plugins = load_plugins(context.settings.plugins_path(context.workbook_dir))
+    items = _items_step(context, config, plugins)
+    support = _support_step(context, config, items)
+    model, features, warning = fit_step(items, support, config=config)
+    run = stored_run(items, support, config=config, reference_date=context.reference_date(), model=model)
+    listing = list_run(run, rules=config.rules, types=config.types, model=model)
+    evaluation = _evaluation_step(features, support, items, model, listing, config.rules)
+    summary = summary_of(
+        listing, types=config.types, evaluation=evaluation, items=items, model=model, warning=warning
+    )
+    fingerprint = inputs_fingerprint(
+        children=run.children,
+        hits=run.hits,
+        values=run.values,
+        support=run.support,
+        texts=[run.rules_json, run.types_json, str(sorted(run.settings.items())), run.reference_date],
+    )
+    run_id = write_run(
+        context.store, run, user_name=user, fingerprint=fingerprint, listing=listing, summary=summary
+    )
+    history = history_rows(context.store, run_id, sharp_rise=config.sharp_rise)
+    summary.update(
+        {
+            "run_id": run_id,
+            "inputs_fingerprint": fingerprint,
+            "history": history["変化"].value_counts().to_dict(),
+        }
+    )
+    counts = _counts_text(summary, time.perf_counter() - started)
+    messages = [counts] + ([warning] if warning else [])
+    return ActionResult(
+        "score",
+        True,
+        summary=summary,
+        tables={
+            CANDIDATES.key: listing.candidates,
+            MODEL_EVALUATION.key: evaluation.rows.reindex(columns=MODEL_EVALUATION.headers),
+            COEFFICIENTS.key: coefficient_rows(model, features, config.rules),
+            SCORE_HISTORY.key: history,
+            LOG.key: _log_rows(user, summary, evaluation, warning, plugins, history, counts),
+        },
+        messages=messages,
+        counts=counts,
+        warnings=[warning, *evaluation.warnings] if warning else list(evaluation.warnings),
+    )
