@@ -177,3 +177,73 @@ def test_cli_evaluate_missing_truth_store_or_run_is_refused_in_japanese(tmp_path
         assert not any(word in done.stdout + done.stderr for word in _ENGLISH)
     usage = _cli("--workbook", str(workbook), cwd=tmp_path)
     assert usage.returncode == 2 and "--truth" in usage.stderr
+
+
+# --- Through the real entry points: a village imported, linked and scored by the CLI ---
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+
+
+@pytest.fixture(scope="module")
+def scored_village(synthetic_village, tmp_path_factory) -> Path:
+    """A village copy with the example item plugin, imported, linked and scored (``run score``)."""
+    import shutil
+
+    from macros_py.book.filemode import run_in_file_mode
+    from macros_py.config.defaults import default_tables
+
+    folder = tmp_path_factory.mktemp("evaluate") / "village"
+    shutil.copytree(synthetic_village, folder)
+    (folder / "plugins").mkdir()
+    shutil.copy(PLUGINS / "example_item.py", folder / "plugins" / "example_item.py")
+    meta = json.loads((folder / "truth" / "meta.json").read_text(encoding="utf-8"))
+    tables = default_tables()
+    settings = tables["settings"]
+    settings.loc[settings["項目"] == "基準日", "値"] = str(meta["reference_date"])[:10]
+    workbook = build_workbook(folder / "mimamori.xlsm", tables)
+    assert run_in_file_mode("import", workbook, user_name="tester").ok
+    assert run_in_file_mode("link", workbook, user_name="tester").ok
+    done = subprocess.run(
+        [sys.executable, "-m", "macros_py.cli", "run", "score", "--workbook", str(workbook), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=folder,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return workbook
+
+
+def test_evaluate_a_scored_village_through_the_cli(scored_village):
+    folder = scored_village.parent
+    done = _cli("--truth", str(folder), "--workbook", str(scored_village), "--json", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["methods"]) == {"rules", "model", "basic_items"}
+    store = open_store(folder / "mimamori.db")
+    try:
+        with store.engine.connect() as connection:
+            children = connection.execute(score_children.select()).fetchall()
+    finally:
+        store.dispose()
+    assert result["population"]["children"] == len(children) > 0
+    assert result["population"]["not_in_truth"] == 0
+    for method in ("rules", "basic_items"):
+        figures = result["methods"][method]
+        assert figures["available"] is True
+        for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_5pct", "recall_at_20pct"):
+            assert figures[key] is None or 0.0 <= figures[key] <= 1.0
+        assert 0.0 <= figures["auc"] <= 1.0
+    # The truth folder itself is accepted too, and the table is Japanese.
+    table = _cli("--truth", str(folder / "truth"), "--workbook", str(scored_village), cwd=folder)
+    assert table.returncode == 0 and "ルール点数" in table.stdout and "基本項目の数" in table.stdout
+
+
+def test_the_example_item_plugin_reaches_the_stored_run(scored_village):
+    store = open_store(scored_village.parent / "mimamori.db")
+    try:
+        with store.engine.connect() as connection:
+            items = {row.item_id for row in connection.execute(score_items.select())}
+    finally:
+        store.dispose()
+    assert "siblings" in items  # computed by plugins/example_item.py inside the score action
