@@ -10,6 +10,7 @@ import pytest
 
 from macros_py.score.model import (
     DEFAULT_AGE_THRESHOLDS,
+    REGULARISATION_GRID,
     AgeThresholdError,
     FittedModel,
     ModelNotFittable,
@@ -59,10 +60,21 @@ def test_model_recovers_the_signs_of_planted_effects(planted):
     assert coefficient["protective"] < -0.3
     assert abs(coefficient["null"]) < 0.1
     assert abs(coefficient["null_value"]) < 0.1
-    # On the original scale the planted log-odds come back (standardised coef / scale).
-    scale = dict(zip(model.feature_names, model.scales, strict=True))
-    assert coefficient["risk"] / scale["risk"] == pytest.approx(1.5, abs=0.25)
-    assert coefficient["protective"] / scale["protective"] == pytest.approx(-1.2, abs=0.25)
+    # On the calibrated log-odds scale, per unit, the planted effects come back
+    # (the shrinkage chosen by cross-validation is undone by the Platt slope).
+    effect = dict(zip(model.feature_names, model.per_unit_effects(), strict=True))
+    assert effect["risk"] == pytest.approx(1.5, abs=0.25)
+    assert effect["protective"] == pytest.approx(-1.2, abs=0.25)
+    assert effect["risk_value"] == pytest.approx(0.8, abs=0.15)
+    assert model.regularisation in REGULARISATION_GRID
+
+
+def test_a_fixed_regularisation_is_used_as_given():
+    features, labels = planted_data(3000)
+    model = fit_model(features, labels, regularisation=1.0)
+    assert model.regularisation == 1.0
+    effect = dict(zip(model.feature_names, model.per_unit_effects(), strict=True))
+    assert effect["risk"] == pytest.approx(1.5, abs=0.3)
 
 
 def test_calibrated_probabilities_match_the_base_rate_and_the_planted_model(planted):
