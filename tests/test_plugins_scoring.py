@@ -181,3 +181,45 @@ def test_plugin_api_exports_what_its_docstring_promises():
     spec = plugin_api.ItemSpec("x", "名前", lambda c, r: None)
     with pytest.raises(AttributeError):
         spec.item_id = "y"  # frozen
+
+
+def _planted(size: int = 1500, seed: int = 1) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    rng = np.random.default_rng(seed)
+    index = pd.Index([f"{i:06d}" for i in range(size)])
+    features = pd.DataFrame(
+        {"strong": rng.random(size) < 0.2, "noise": rng.random(size) < 0.3}, index=index
+    ).astype("float64")
+    labels = pd.Series(rng.random(size) < np.where(features["strong"] > 0, 0.6, 0.05), index=index)
+    ages = pd.Series(rng.integers(0, 19, size), index=index)
+    return features, labels, ages
+
+
+def test_plugin_models_are_evaluated_out_of_fold_beside_the_built_in_model(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from macros_py.score.plugin_models import evaluate_plugin_models
+
+    features, labels, ages = _planted()
+    plugins = load_plugins(_examples_only(tmp_path, "example_model.py"), builtin=())
+    evaluation = evaluate_plugin_models(plugins, features, labels, ages, seed=0)
+    assert plugins.problems == []
+    figures = evaluation.summary["加点モデル(例)"]
+    scores = plugin_model_scores(plugins, features, labels, folds=5, seed=0)["加点モデル(例)"]
+    assert figures["auc_cv"] == pytest.approx(roc_auc_score(labels.to_numpy(), scores.to_numpy()))
+    assert figures["auc_cv"] > 0.75
+    assert set(figures["precision_at"]) == {"5", "10", "20"}
+    assert set(evaluation.rows["区分"]) == {"プラグインモデル(加点モデル(例))"}
+    assert list(evaluation.rows.columns) == ["区分", "指標", "値", "説明"]
+
+
+def test_plugin_models_absent_or_unfittable(tmp_path):
+    from macros_py.score.plugin_models import evaluate_plugin_models
+
+    features, labels, ages = _planted(size=50)
+    assert evaluate_plugin_models(None, features, labels, ages).rows.empty
+    assert evaluate_plugin_models(load_plugins(tmp_path, builtin=()), features, labels, ages).summary == {}
+    plugins = load_plugins(_examples_only(tmp_path, "example_model.py"), builtin=())
+    one_label = pd.Series(False, index=features.index)
+    one_label.iloc[0] = True
+    evaluation = evaluate_plugin_models(plugins, features, one_label, ages)
+    assert evaluation.summary == {} and evaluation.rows["値"].tolist() == ["できません"]
