@@ -83,8 +83,28 @@ def _evaluation_step(features, support, items, model, listing, rules):
         seed=0,
         model=model,
         listed=listing.ranking["listed"].reindex(features.index),
-        names=feature_labels(features.columns, rules),
+        names={**{rule.item_id: rule.name for rule in rules}, **feature_labels(features.columns, rules)},
+        rule_points=_rule_points(items.hits, rules).reindex(features.index),
     )
+
+
+def _coefficients(model, features, items, rules) -> pd.DataFrame:
+    from macros_py.score.features import feature_presence
+
+    presence = feature_presence(items, features) if model is not None else None
+    return coefficient_rows(model, features, rules, presence)
+
+
+def _rule_points(hits: pd.DataFrame, rules) -> pd.DataFrame:
+    """Points each hit item gave each child under the 判定ルール, summed over hardship types."""
+    scoring = [rule for rule in rules if rule.enabled and rule.item_id in hits.columns and rule.points]
+    points = {
+        rule.item_id: hits[rule.item_id].fillna(False).astype(float) * sum(rule.points.values())
+        for rule in scoring
+    }
+    frame = pd.DataFrame(points, index=hits.index)
+    frame.index = frame.index.astype(str)
+    return frame
 
 
 def _counts_text(summary: dict, seconds: float) -> str:
@@ -119,6 +139,15 @@ def _log_rows(user: str, summary: dict, evaluation, warning, plugins, history, c
     return pd.DataFrame(rows, columns=LOG.headers)
 
 
+def _plugin_model_step(plugins, features, support, items):
+    """Plugin models (register_models) evaluated out-of-fold beside the built-in one (E's wiring)."""
+    from macros_py.score.plugin_models import evaluate_plugin_models
+
+    labels = support.reindex(features.index).fillna("") != ""
+    ages = pd.to_numeric(items.children["age"], errors="coerce").set_axis(items.children.index.astype(str))
+    return evaluate_plugin_models(plugins, features, labels, ages, seed=0)
+
+
 def score_action(context: ActionContext) -> ActionResult:
     """Action ``score`` (判定): rank the children and write the 候補リスト, モデル評価, 係数 and 履歴 tabs.
 
@@ -138,6 +167,8 @@ def score_action(context: ActionContext) -> ActionResult:
     summary = summary_of(
         listing, types=config.types, evaluation=evaluation, items=items, model=model, warning=warning
     )
+    plugin_models = _plugin_model_step(plugins, features, support, items)
+    summary["evaluation"]["plugin_models"] = plugin_models.summary
     fingerprint = inputs_fingerprint(
         children=run.children,
         hits=run.hits,
@@ -145,16 +176,25 @@ def score_action(context: ActionContext) -> ActionResult:
         support=run.support,
         texts=[run.rules_json, run.types_json, str(sorted(run.settings.items())), run.reference_date],
     )
-    run_id = write_run(
-        context.store, run, user_name=user, fingerprint=fingerprint, listing=listing, summary=summary
+    history = history_rows(
+        context.store,
+        listing.ranking.join(run.children[["name", "age", "school"]]),
+        sharp_rise=config.sharp_rise,
     )
-    history = history_rows(context.store, run_id, sharp_rise=config.sharp_rise)
-    summary.update(
-        {
-            "run_id": run_id,
-            "inputs_fingerprint": fingerprint,
-            "history": history["変化"].value_counts().to_dict(),
-        }
+    tables = {
+        CANDIDATES.key: listing.candidates,
+        MODEL_EVALUATION.key: pd.concat(
+            [frame for frame in (evaluation.rows, plugin_models.rows) if not frame.empty]
+            or [evaluation.rows],
+            ignore_index=True,
+        ).reindex(columns=MODEL_EVALUATION.headers),
+        COEFFICIENTS.key: _coefficients(model, features, items, config.rules),
+        SCORE_HISTORY.key: history,
+    }
+    summary.update({"inputs_fingerprint": fingerprint, "history": history["変化"].value_counts().to_dict()})
+    # Stored last: a run that failed before this point leaves nothing in the store.
+    summary["run_id"] = write_run(
+        context.store, run, user_name=user, fingerprint=fingerprint, listing=listing, summary=summary
     )
     counts = _counts_text(summary, time.perf_counter() - started)
     messages = [counts] + ([warning] if warning else [])
@@ -162,13 +202,7 @@ def score_action(context: ActionContext) -> ActionResult:
         "score",
         True,
         summary=summary,
-        tables={
-            CANDIDATES.key: listing.candidates,
-            MODEL_EVALUATION.key: evaluation.rows.reindex(columns=MODEL_EVALUATION.headers),
-            COEFFICIENTS.key: coefficient_rows(model, features, config.rules),
-            SCORE_HISTORY.key: history,
-            LOG.key: _log_rows(user, summary, evaluation, warning, plugins, history, counts),
-        },
+        tables={**tables, LOG.key: _log_rows(user, summary, evaluation, warning, plugins, history, counts)},
         messages=messages,
         counts=counts,
         warnings=[warning, *evaluation.warnings] if warning else list(evaluation.warnings),

@@ -414,16 +414,25 @@ def _run_label(store: Store, run_id: int) -> str:
     return f"{created:%Y-%m-%d %H:%M}(#{run_id})"
 
 
-def history_rows(store: Store, run_id: int, *, sharp_rise: float) -> pd.DataFrame:
-    """The 履歴 tab: changes since the previous run (新規, 急上昇, 候補外).
+def history_rows(
+    store: Store, current: pd.DataFrame, *, sharp_rise: float, now: datetime | None = None
+) -> pd.DataFrame:
+    """The 履歴 tab: changes since the latest stored run (新規, 急上昇, 候補外).
+
+    Computed before the current run is stored, so a failing run stores nothing.
+
+    Args:
+        current: This run's ranking (``rank``, ``listed``, ``total``, ``types``) joined with
+            its children (``name``, ``age``, ``school``), indexed by resident_id.
+        sharp_rise: A rise of the 点数 of at least this is 急上昇 (0 = never).
+        now: When this run happens (for the 今回実行 column).
 
     Only children scored in this run appear (a child who moved away, aged out or whose
     family opted out since is not shown). Empty when there is no previous run.
     """
-    previous_id = previous_run_id(store, run_id)
+    previous_id = latest_run_id(store)
     if previous_id is None:
         return pd.DataFrame(columns=SCORE_HISTORY.headers)
-    current = run_scores(store, run_id)
     previous = run_scores(store, previous_id).reindex(current.index)
     was_listed = previous["listed"].fillna(False).astype(bool)
     listed = current["listed"].astype(bool)
@@ -433,7 +442,7 @@ def history_rows(store: Store, run_id: int, *, sharp_rise: float) -> pd.DataFram
     change[listed & ~was_listed] = CHANGE_NEW
     change[~listed & was_listed] = CHANGE_GONE
     chosen = change[change != ""].index
-    labels = (_run_label(store, previous_id), _run_label(store, run_id))
+    labels = (_run_label(store, previous_id), f"{now or datetime.now():%Y-%m-%d %H:%M}(今回)")
     table = pd.DataFrame(
         {
             "変化": change[chosen].to_numpy(),

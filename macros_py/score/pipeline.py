@@ -352,8 +352,14 @@ def fit_step(items, support: pd.Series, *, config: ScoreConfig):
     return model, features, None
 
 
-def coefficient_rows(model, features: pd.DataFrame, rules: Sequence) -> pd.DataFrame:
-    """The 係数 tab: one row per model feature, in plain Japanese."""
+def coefficient_rows(
+    model, features: pd.DataFrame, rules: Sequence, presence: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The 係数 tab: one row per model feature, in plain Japanese.
+
+    ``presence`` (``score.features.feature_presence``) counts the children who have the
+    item (a hit, or a record for a value feature); without it, non-zero values are counted.
+    """
     if model is None:
         return pd.DataFrame(columns=COEFFICIENTS.headers)
     from macros_py.score.features import VALUE_SUFFIX, feature_labels
@@ -363,8 +369,10 @@ def coefficient_rows(model, features: pd.DataFrame, rules: Sequence) -> pd.DataF
     for position, feature in enumerate(model.feature_names):
         coefficient = float(model.coefficients[position])
         is_value = feature.endswith(VALUE_SUFFIX)
-        column = features[feature] if feature in features.columns else pd.Series(dtype=float)
-        count = int((column > 0).sum()) if not is_value else int(column.notna().sum())
+        if presence is not None and feature in presence.columns:
+            count = int(presence[feature].sum())
+        else:
+            count = int((features[feature] != 0).sum()) if feature in features.columns else 0
         direction = "上げる" if coefficient > 0.005 else "下げる" if coefficient < -0.005 else "ほぼ影響なし"
         unit = "値が標準偏差1つ分大きい" if is_value else "この項目に該当する"
         rows.append(
