@@ -33,10 +33,11 @@ from macros_py.book.foreign import find_foreign_content
 from macros_py.book.harvest import BACKUP_FOLDER, NotOurWorkbook, harvest_workbook
 from macros_py.book.status import update_status
 from macros_py.config.check import validate_all_settings
+from macros_py.config.defaults import default_table
 from macros_py.config.errors import ConfigErrors
 from macros_py.config.settings import Settings, parse_settings
 from macros_py.failures import run_log, unexpected_error_message
-from macros_py.sheets import LOG, SHEET_BY_KEY, STATUS
+from macros_py.sheets import LOG, SETTINGS_SHEETS, SHEET_BY_KEY, STATUS
 
 logger = logging.getLogger(__name__)
 
@@ -188,12 +189,33 @@ def _open_checks(workbook_path: Path) -> None:
     _remove_stale_temporaries(workbook_path.parent)
 
 
-def _harvest_checked(action_id: str, workbook_path: Path) -> dict[str, pd.DataFrame] | ActionResult:
-    """The harvested tables, or the refusal (damaged, not ours, invalid settings, foreign content)."""
+def _add_missing_settings_tabs(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Give settings tabs the workbook lacks (added by a newer version) their defaults, in place.
+
+    The run then uses exactly the rows the rewritten workbook will show, instead of
+    silently running without them (an older workbook has no 判定ルール: a 判定 run would
+    list nobody). Returns the Japanese names of the tabs added.
+    """
+    added = []
+    for sheet in SETTINGS_SHEETS:
+        if sheet.key not in tables:
+            tables[sheet.key] = default_table(sheet.key)
+            added.append(sheet.name)
+    if added:
+        logger.info("settings tabs missing from the workbook take their defaults: %s", added)
+    return added
+
+
+def _harvest_checked(
+    action_id: str, workbook_path: Path
+) -> tuple[dict[str, pd.DataFrame], list[str]] | ActionResult:
+    """The harvested tables and the tabs given defaults, or the refusal (damaged, not ours,
+    invalid settings, foreign content)."""
     try:
         tables = harvest_workbook(workbook_path)
     except NotOurWorkbook as error:
         return _refused(action_id, str(error))
+    added_tabs = _add_missing_settings_tabs(tables)
     errors = validate_all_settings(tables)
     if errors:
         return ActionResult(
@@ -214,7 +236,7 @@ def _harvest_checked(action_id: str, workbook_path: Path) -> dict[str, pd.DataFr
             foreign_cells=list(foreign.cells),
         )
     _check_backup_folder(workbook_path, _settings_or_defaults(tables).backups_to_keep)
-    return tables
+    return tables, added_tabs
 
 
 def _new_tables(
@@ -262,11 +284,16 @@ def _log(spec: ActionSpec, user_name: str, when: datetime, kind: str, messages: 
 def _run(spec: ActionSpec, workbook_path: Path, user_name: str) -> ActionResult:
     _open_checks(workbook_path)
     digest = _digest(workbook_path)
-    tables = _harvest_checked(spec.id, workbook_path)
-    if isinstance(tables, ActionResult):
-        return tables
+    harvested = _harvest_checked(spec.id, workbook_path)
+    if isinstance(harvested, ActionResult):
+        return harvested
+    tables, added_tabs = harvested
     context = ActionContext(tables=tables, workbook_dir=workbook_path.parent.resolve(), user_name=user_name)
     result = run_action(spec.id, context)
+    if added_tabs:
+        result.messages.append(
+            f"台帳になかったタブ({'・'.join(added_tabs)})を既定の内容で追加し、今回の実行にも使いました。内容を確認してください。"
+        )
     finished = datetime.now()
     content = render_workbook(_new_tables(spec, tables, result, finished, user_name))
 
