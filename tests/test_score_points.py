@@ -149,3 +149,27 @@ def test_scores_are_vectorised_over_many_children(size):
     scores = type_scores(hits, RULES, _types())
     expected = hits["absence"] * 3 + hits["late"] * 1 - hits["fun"] - hits["confidant"]
     assert np.allclose(scores["不登校"].to_numpy(), expected.to_numpy(dtype=float))
+
+
+def test_rule_priority_orders_by_types_listed_then_strongest_type_against_its_bar():
+    from macros_py.score.points import rule_priority
+    from macros_py.score.types import AgeBand
+
+    types = (
+        HardshipType("虐待", 4.0),
+        HardshipType("貧困", 2.0, age_bands=(AgeBand(0, 5, 8.0),)),
+    )
+    scores = pd.DataFrame(
+        {"虐待": [4.0, 8.0, 0.0, 2.0, 0.0], "貧困": [2.0, 0.0, 3.0, 4.0, -1.0]},
+        index=pd.Index(list("vwxyz"), name="resident_id"),
+    )
+    listed = pd.DataFrame(
+        {"虐待": [True, True, False, False, False], "貧困": [True, False, True, False, False]},
+        index=scores.index,
+    )
+    ages = pd.Series([10, 10, 10, 3, 10], index=scores.index)
+    priority = rule_priority(scores, listed, types, ages)
+    # v: two types listed + max(4/4, 2/2) = 3; w: one type + 8/4 = 3; x: one + 3/2 = 2.5;
+    # y (age 3, 貧困 bar 8): none listed + max(2/4, 4/8) = 0.5; z: a negative score counts 0.
+    assert priority.tolist() == pytest.approx([3.0, 3.0, 2.5, 0.5, 0.0])
+    assert priority.name == "rule_priority"

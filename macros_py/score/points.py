@@ -19,7 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from macros_py.score.types import HardshipType
 
-__all__ = ["basic_item_count", "group_scores", "rule_total", "type_scores"]
+__all__ = ["basic_item_count", "group_scores", "rule_priority", "rule_total", "type_scores"]
 
 
 def _hit_matrix(hits: pd.DataFrame, item_ids: Sequence[str]) -> np.ndarray:
@@ -90,6 +90,41 @@ def type_scores(hits: pd.DataFrame, rules: Sequence, types: Sequence[HardshipTyp
 def rule_total(scores: pd.DataFrame) -> pd.Series:
     """The ranking score of the rule method: the type scores added up per child."""
     return pd.Series(scores.to_numpy(dtype=np.float64).sum(axis=1), index=scores.index, name="rule_total")
+
+
+def rule_priority(
+    scores: pd.DataFrame, listed: pd.DataFrame, types: Sequence[HardshipType], ages: pd.Series
+) -> pd.Series:
+    """The order of the rule method: types listed, then the strongest type against its bar.
+
+    A child listed in more hardship types comes first (hardship in several areas at once
+    is the more urgent case); among equals, the child whose strongest type exceeds that
+    type's 基準点数 (for its age band) by the largest factor. Raw points are not added
+    across types, because each type's points are on their own scale (貧困 items are many
+    and small, 虐待 items few and large): the sum would rank by how many items a type has.
+
+    Args:
+        scores: Rule score per child and type (:func:`type_scores`).
+        listed: Per type, whether the child is listed (columns = type names, bool).
+        types: The hardship types (for their thresholds per age band).
+        ages: Age in whole years per child.
+
+    Returns:
+        ``listed types + max(score / threshold)`` per child (0 for a child scoring nothing).
+    """
+    from macros_py.score.ranking import age_thresholds
+
+    age = ages.reindex(scores.index)
+    ratios = np.zeros((len(scores.index), 0))
+    for hardship in types:
+        if not hardship.enabled or hardship.name not in scores.columns:
+            continue
+        bar = np.maximum(age_thresholds(hardship, age), 1e-9)
+        score = scores[hardship.name].to_numpy(dtype=np.float64, na_value=0.0)
+        ratios = np.column_stack([ratios, np.maximum(score, 0.0) / np.where(bar > 0, bar, 1.0)])
+    strongest = ratios.max(axis=1) if ratios.shape[1] else np.zeros(len(scores.index))
+    count = listed.reindex(scores.index).fillna(False).to_numpy(dtype=bool).sum(axis=1)
+    return pd.Series(count + strongest, index=scores.index, name="rule_priority")
 
 
 def basic_item_count(hits: pd.DataFrame, rules: Sequence) -> pd.Series:
