@@ -119,9 +119,10 @@ def test_candidate_tab_is_ranked_and_explained(scored):
     table = _tab(workbook, CANDIDATES)
     assert list(table.columns) == CANDIDATES.headers
     assert table["順位"].tolist() == list(range(1, len(table) + 1))
-    assert set(table["支援状況"].fillna("")) <= {"", "支援中", "要対協"}
-    # Default 順位を下げる: every supported child comes after every other listed child.
-    supported = table["支援状況"].fillna("") != ""
+    assert set(table["支援状況"].fillna("")) <= {"", "支援中", "要対協", "支援歴あり"}
+    # Default 順位を下げる: every child now supported comes after every other listed child.
+    supported = table["支援状況"].isin(["支援中", "要対協"])
+    assert supported.any()
     if supported.any() and (~supported).any():
         assert supported.idxmax() > (~supported)[::-1].idxmax()
     rules = harvest_workbook(workbook)[ITEM_RULES.key]
@@ -192,7 +193,7 @@ def rescored(scored, tmp_path_factory) -> tuple[Path, dict, dict]:
 def test_excluding_supported_children_and_the_history_tab(rescored):
     workbook, first, second = rescored
     table = _tab(workbook, CANDIDATES)
-    assert (table["支援状況"].fillna("") == "").all()
+    assert not table["支援状況"].isin(["支援中", "要対協"]).any()
     assert second["listed"] == len(table) <= first["listed"]
     history = _tab(workbook, SCORE_HISTORY)
     gone = history[history["変化"] == "候補外"]

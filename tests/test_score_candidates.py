@@ -98,7 +98,7 @@ def test_listed_children_are_ranked_by_points_then_id():
     [("除外", ["003"]), ("順位を下げる", ["003", "001"]), ("そのまま", ["001", "003"])],
 )
 def test_supported_children_are_excluded_moved_down_or_kept(handling, expected):
-    support = pd.Series(["要対協", "", "", "", ""], index=IDS)
+    support = pd.Series(["要対協", "", "支援歴あり", "", ""], index=IDS)
     ranking = _rank(CandidateOptions(supported_children=handling), support=support)
     assert ranking.loc[ranking["listed"]].sort_values("rank").index.tolist() == expected
 

@@ -10,7 +10,7 @@ Listing, per child:
    setting's points added to that type's score, and the types are selected again;
    a child listed only then is listed for 「きょうだい」;
 3. a model probability at or above the child's age-band threshold lists the child too (確率);
-4. 支援中の児童の扱い: 除外 drops children already supported or on 要対協, 順位を下げる
+4. 支援中の児童の扱い: 除外 drops children now supported or on 要対協 (not 支援歴あり), 順位を下げる
    puts them after everyone else, そのまま leaves them where they rank.
 Order: by 点数 (sum of the rule scores over types) or by 確率 (setting 候補リストの並び);
 ties by the other figure, then by 宛名番号, so the list is deterministic.
@@ -42,6 +42,8 @@ RANKING_REASONS: dict[str, str] = {
     "top_percent_by_age": "年齢内上位%",
     "grades": "等級",
 }
+# Statuses the setting 支援中の児童の扱い applies to; a closed case (支援歴あり) is shown, not moved.
+CURRENTLY_SUPPORTED = ("要対協", "支援中")
 SIBLING_REASON = "きょうだい"
 PROBABILITY_REASON = "確率"
 MAX_REASONS = 5  # item names per child in 主な理由 / 保護的要因
@@ -134,7 +136,8 @@ def rank_children(
         first: Listed per type before きょうだい加点; ``final``: after it.
         grades: Grade per type (blank when none).
         by_model: True where the probability reaches the child's age-band threshold.
-        support: 支援状況 per child (要対協 / 支援中 / blank).
+        support: 支援状況 per child (要対協 / 支援中 / 支援歴あり / blank); the setting
+            applies to 要対協 and 支援中 only.
         ranking_of: Type name -> ranking method (for 掲載理由).
         options: The 設定 values.
 
@@ -147,8 +150,9 @@ def rank_children(
     status = support.reindex(index).fillna("").astype(str)
     chance = probability.reindex(index) if probability is not None else pd.Series(np.nan, index=index)
     listed = final.any(axis=1).to_numpy(bool) | by_model.reindex(index).fillna(False).to_numpy(bool)
+    supported = status.isin(CURRENTLY_SUPPORTED).to_numpy()
     if options.supported_children == "除外":
-        listed &= status.to_numpy() == ""
+        listed &= ~supported
     frame = pd.DataFrame(
         {
             "listed": listed,
@@ -162,7 +166,7 @@ def rank_children(
         index=index,
     )
     frame.loc[~frame["listed"], "reason"] = ""
-    demoted = (status != "").astype(int) if options.supported_children == "順位を下げる" else 0
+    demoted = supported.astype(int) if options.supported_children == "順位を下げる" else 0
     keys = ("probability", "total") if options.order == "確率" else ("total", "probability")
     order = pd.DataFrame(
         {

@@ -18,7 +18,13 @@ import pandas as pd
 
 from macros_py.config.errors import ConfigError, ConfigErrors
 from macros_py.config.settings import Settings, parse_settings
-from macros_py.score.candidates import CandidateOptions, candidate_rows, rank_children, sibling_listed
+from macros_py.score.candidates import (
+    CURRENTLY_SUPPORTED,
+    CandidateOptions,
+    candidate_rows,
+    rank_children,
+    sibling_listed,
+)
 from macros_py.score.history import (
     CHILD_COLUMNS,
     StoredRun,
@@ -401,7 +407,9 @@ def summary_of(listing: Listing, *, types: Sequence, evaluation, items, model, w
         "opted_out": int(items.opted_out),
         "listed": int(ranking["listed"].sum()),
         "per_type": per_type,
-        "listed_supported": int((ranking["listed"] & (ranking["support_status"] != "")).sum()),
+        "listed_supported": int(
+            (ranking["listed"] & ranking["support_status"].isin(CURRENTLY_SUPPORTED)).sum()
+        ),
         "model": {"available": model is not None, "warning": warning},
         "evaluation": json.loads(json.dumps(figures, ensure_ascii=False, default=str)),
         "types": [hardship.name for hardship in types if hardship.enabled],
