@@ -186,7 +186,7 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 @pytest.fixture(scope="module")
 def scored_village(synthetic_village, tmp_path_factory) -> Path:
-    """A village copy with the example item plugin, imported, linked and scored (``run score``)."""
+    """A village copy with the example item and model plugins, imported, linked and scored (``run score``)."""
     import shutil
 
     from macros_py.book.filemode import run_in_file_mode
@@ -195,7 +195,8 @@ def scored_village(synthetic_village, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("evaluate") / "village"
     shutil.copytree(synthetic_village, folder)
     (folder / "plugins").mkdir()
-    shutil.copy(PLUGINS / "example_item.py", folder / "plugins" / "example_item.py")
+    for name in ("example_item.py", "example_model.py"):
+        shutil.copy(PLUGINS / name, folder / "plugins" / name)
     meta = json.loads((folder / "truth" / "meta.json").read_text(encoding="utf-8"))
     tables = default_tables()
     settings = tables["settings"]
@@ -211,6 +212,7 @@ def scored_village(synthetic_village, tmp_path_factory) -> Path:
         cwd=folder,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (folder / "score.json").write_text(done.stdout, encoding="utf-8")
     return workbook
 
 
@@ -247,3 +249,15 @@ def test_the_example_item_plugin_reaches_the_stored_run(scored_village):
     finally:
         store.dispose()
     assert "siblings" in items  # computed by plugins/example_item.py inside the score action
+
+
+def test_the_example_model_plugin_is_evaluated_on_the_model_evaluation_tab(scored_village):
+    from macros_py.book.harvest import harvest_workbook
+    from macros_py.sheets import MODEL_EVALUATION
+
+    summary = json.loads((scored_village.parent / "score.json").read_text(encoding="utf-8"))
+    figures = summary["evaluation"]["plugin_models"]["加点モデル(例)"]
+    assert 0.0 <= figures["auc_cv"] <= 1.0 and set(figures["recall_at"]) == {"5", "10", "20"}
+    rows = harvest_workbook(scored_village)[MODEL_EVALUATION.key]
+    assert (rows["区分"] == "プラグインモデル(加点モデル(例))").sum() == 4
+    assert not any("register_" in message for message in summary["messages"])
