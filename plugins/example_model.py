@@ -10,8 +10,9 @@ How an administrator or vendor adds a model
    float column per item, indexed by 宛名番号, no missing values) and the labels (True =
    already known to services, from the 教師データ tab) and returns anything;
    ``predict(fitted, features)`` returns a score in [0, 1] per child (higher = more
-   concern). Press 「判定」: the model is fitted and evaluated beside the built-in one
-   on the モデル評価 tab. A model that fails is named on the ログ tab.
+   concern). Press 「判定」: the model is fitted and evaluated (cross-validated, like the
+   built-in one) on the モデル評価 tab, rows 「プラグインモデル(加点モデル(例))」; the
+   候補リスト stays the built-in one's. A model that fails is named on the ログ tab.
 
 This model is the additive score some municipalities build by hand, learnt from the
 labels: each feature that is present (value > 0) adds its weight of evidence
