@@ -25,15 +25,20 @@ from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED
 from macros_py.store import open_store
 from macros_py.store.tables_link import crosswalk
 
-# Kinds of review rows the village yields (after the edit in ``_roster_fallbacks``).
+# Kinds of review rows the village yields (after the edits in ``_review_cases``).
 KINDS = ("consultation", "gakureibo", "mental_check")
 
 
-def _roster_fallbacks(village: Path) -> None:
-    """Two 心の健康観察 rows whose seat number is unknown and whose given name has a typo.
+def _review_cases(village: Path) -> None:
+    """Edits of the village's exports so that every kind of review row arises.
 
-    Roster chaining cannot link them, so they reach probabilistic matching: one ends in
-    review (the roster kind of review row), the other unmatched.
+    * Two 心の健康観察 rows whose seat number is unknown and whose given name has a
+      typo: roster chaining cannot link them, so they reach probabilistic matching:
+      one ends in review (the roster kind of review row), the other unmatched.
+    * One 相談記録 row without 宛名番号 becomes resident 長谷川 悠人 with a birth date
+      one digit off, living elsewhere: a probabilistic pair for review. (The village's
+      own candidate, the non-resident 長谷川悠斗 written without a space, was a review
+      row only while unspaced names could not be cut; now it is rightly unmatched.)
     """
     path = next((village / "exports" / "校務支援").glob("心の健康観察_*.csv"))
     text = path.read_text(encoding="utf-8-sig")
@@ -41,11 +46,18 @@ def _roster_fallbacks(village: Path) -> None:
         assert old in text
         text = text.replace(old, new, 1)
     path.write_text(text, encoding="utf-8-sig")
+    path = next((village / "exports" / "児童相談").glob("相談記録_*.csv"))
+    text = path.read_text(encoding="utf-8-sig")
+    old = "R00021,,長谷川悠斗,ハセガワ　ユウト,平成2年9月14日,"
+    assert old in text
+    path.write_text(
+        text.replace(old, "R00021,,長谷川　悠人,ハセガワ　ユウト,平成5年1月28日,", 1), encoding="utf-8-sig"
+    )
 
 
 def linked_village(village: Path) -> Path:
     """Workbook over the village (基準日 = the extracts' date), imported and linked once."""
-    _roster_fallbacks(village)
+    _review_cases(village)
     meta = json.loads((village / "truth" / "meta.json").read_text(encoding="utf-8"))
     tables = default_tables()
     settings = tables["settings"]

@@ -182,22 +182,30 @@ def test_a_namesake_born_a_digit_apart_and_living_elsewhere_is_not_linked_automa
     """A stranger (not in the register) whose namesake resident was born one digit apart and
     lives elsewhere is a look-alike, common in a big city: never an automatic link. The
     same close birth date at the resident's own address, or without an address, stays
-    automatic. A fifth of the other records carry a one-digit birth typo, so that the
+    automatic; at another 丁目 of the same town (a similar address) it does not. A fifth of the other records carry a one-digit birth typo, so that the
     model learns that close birth dates are common among true pairs."""
     copies = _copies(master, 400).drop(columns="truth").reset_index(drop=True)
     typo = np.random.default_rng(9).random(len(copies)) < 0.2
     last = copies.loc[typo, "birth_date"].str[-1].astype(int)
     copies.loc[typo, "birth_date"] = copies.loc[typo, "birth_date"].str[:-1] + ((last + 1) % 10).astype(str)
     outcomes = {}
-    for place, address in (("elsewhere", "みどり市若葉5丁目5番5号"), ("home", "本町1-2-3"), ("none", "")):
+    places = (
+        ("elsewhere", "みどり市若葉5丁目5番5号"),
+        ("same_town_other_chome", "みどり市本町2丁目2番3号"),
+        ("home", "本町1-2-3"),
+        ("none", ""),
+    )
+    for place, address in places:
         stranger = pd.DataFrame(
             [["髙橋 一郎", "タカハシ イチロウ", "2015-06-07", "男", address]],
             columns=["name", "name_kana", "birth_date", "sex", "address"],
         )
         links, _ = link_source(pd.concat([stranger, copies], ignore_index=True), master, MatchOptions())
         outcomes[place] = links.iloc[0]
-    assert outcomes["elsewhere"]["outcome"] != "auto", outcomes["elsewhere"].to_dict()
-    assert outcomes["elsewhere"]["reason"] == "生年月日が近いだけで住所も一致しない"
+    for place in ("elsewhere", "same_town_other_chome"):
+        # A similar address (same town, another 丁目) is no agreement either.
+        assert outcomes[place]["outcome"] != "auto", outcomes[place].to_dict()
+        assert outcomes[place]["reason"] == "生年月日が近いだけで住所も一致しない"
     for place in ("home", "none"):
         assert outcomes[place]["outcome"] == "auto", outcomes[place].to_dict()
         assert outcomes[place]["resident_id"] == master.loc[0, "resident_id"]

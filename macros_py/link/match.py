@@ -10,8 +10,8 @@ Decisions on top of the probability (see ``docs/matching-rules.md``):
 * one-to-one per source: a resident takes at most one record of a source (identical
   duplicate rows of one person share the decision);
 * automatic only if probability ≥ the auto threshold, the birth date agrees exactly or
-  is missing, or agrees closely (day/month swapped, one digit) while the address does
-  not disagree, the given name agrees at least in
+  is missing, or agrees closely (day/month swapped, one digit) while the address agrees
+  at least to the 丁目 (or is missing), the given name agrees at least in
   reading, and the runner-up candidate is clearly weaker;
 * twins (same birth date and address, different given names) are never merged: against
   a resident who has such a twin, the given name must agree in writing;
@@ -400,11 +400,13 @@ def match_people(
     surname_level = level.get("surname", np.full(len(left), -1))[picked]
     address_level = level.get("address", np.full(len(left), -1))[picked]
     birth_level = level.get("birth", np.full(len(left), -1))[picked]
-    # A birth date that is only close (swapped day/month, one digit) is not automatic when
-    # the address disagrees too: in a big city a stranger often has a namesake born a
-    # digit apart who lives elsewhere. (Records without an address are not held back.)
+    # A birth date that is only close (swapped day/month, one digit) is automatic only when
+    # the address agrees at least to the 丁目 (level 2): a stranger often has a namesake
+    # born a digit apart who lives elsewhere, or in another 丁目 of the same town (a merely
+    # similar address). Records without an address are not held back.
     birth_close = birth_level == 2
-    birth_ok = np.isin(birth_level, (-1, 3)) | (birth_close & (address_level != 0))
+    address_agrees = (address_level >= 2) | (address_level == -1)
+    birth_ok = np.isin(birth_level, (-1, 3)) | (birth_close & address_agrees)
     address_top = config.comparisons[names.index("address")].n_levels - 1 if "address" in names else 0
     surname_ok = (surname_level >= 2) | (surname_level == -1) | (address_level == address_top)
     margin_ok = weight[picked] - runner_up >= options.margin_bits
