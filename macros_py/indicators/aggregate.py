@@ -54,16 +54,21 @@ def kept_records(
     return records[keep]
 
 
-def _latest(records: pd.DataFrame, value_field: str, date_field: str) -> pd.Series:
+def _latest(records: pd.DataFrame, value_field: str, date_field: str, key: str) -> pd.Series:
     """Value of each person's record with the latest date (extract date, then record id)."""
     order = [column for column in (date_field, "extract_date", "record_id") if column and column in records]
     ordered = records.sort_values(order, na_position="first", kind="stable")
-    last = ordered.drop_duplicates("resident_id", keep="last")
-    return pd.Series(numeric_values(last[value_field]).to_numpy(), index=last["resident_id"].to_numpy())
+    last = ordered.drop_duplicates(key, keep="last")
+    return pd.Series(numeric_values(last[value_field]).to_numpy(), index=last[key].to_numpy())
 
 
 def aggregate_per_person(
-    records: pd.DataFrame, *, aggregation: str, value_field: str = "", date_field: str = ""
+    records: pd.DataFrame,
+    *,
+    aggregation: str,
+    value_field: str = "",
+    date_field: str = "",
+    key: str = "resident_id",
 ) -> pd.Series:
     """One float per person (index resident_id) from the kept records.
 
@@ -71,9 +76,9 @@ def aggregate_per_person(
     value field (records without a value ignored); ``latest`` → the value of the latest
     record; ``none_in_period`` → 0.0 for every person with a record (people without one
     are filled with 1.0 by the scope step). ``change`` is :func:`change_per_person`.
-    Persons whose value is missing are left out.
+    Persons whose value is missing are left out. ``key`` names the person column.
     """
-    people = records["resident_id"]
+    people = records[key]
     if aggregation == "any":
         return pd.Series(1.0, index=pd.unique(people.to_numpy()))
     if aggregation == "none_in_period":
@@ -81,7 +86,7 @@ def aggregate_per_person(
     if aggregation == "count":
         return people.value_counts().astype(float).rename(None).rename_axis(None)
     if aggregation == "latest":
-        return _latest(records, value_field, date_field).dropna()
+        return _latest(records, value_field, date_field, key).dropna()
     values = pd.Series(numeric_values(records[value_field]).to_numpy(), index=people.to_numpy())
     grouped = values.dropna().groupby(level=0)
     if aggregation in ("max", "min"):
@@ -91,13 +96,15 @@ def aggregate_per_person(
     raise ValueError(f"unknown aggregation {aggregation!r}")
 
 
-def change_per_person(current: pd.DataFrame, previous: pd.DataFrame, *, value_field: str) -> pd.Series:
+def change_per_person(
+    current: pd.DataFrame, previous: pd.DataFrame, *, value_field: str, key: str = "resident_id"
+) -> pd.Series:
     """合計 of the value field now minus 合計 in the previous extract, per person.
 
     Only people with a value in both extracts get one: someone new to the source (a
     pupil who moved in) has no earlier figure to compare with.
     """
-    now = aggregate_per_person(current, aggregation="sum", value_field=value_field)
-    before = aggregate_per_person(previous, aggregation="sum", value_field=value_field)
+    now = aggregate_per_person(current, aggregation="sum", value_field=value_field, key=key)
+    before = aggregate_per_person(previous, aggregation="sum", value_field=value_field, key=key)
     both = now.index.intersection(before.index)
     return (now.loc[both] - before.loc[both]).astype(float)

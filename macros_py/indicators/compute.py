@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 
 from macros_py.indicators.aggregate import aggregate_per_person, change_per_person, kept_records
 from macros_py.indicators.population import build_population
-from macros_py.indicators.records import current_extract_date, linked_source_records, previous_source_records
+from macros_py.indicators.records import SourceCache
 from macros_py.indicators.rules import PLUGIN_SOURCE, ItemRule
 from macros_py.indicators.scopes import COMBINE, scope_pairs, scoped_values
 from macros_py.ingest.mapping import MappingConfig
@@ -46,66 +46,37 @@ class ItemResults:
 
 
 class _Sources:
-    """Each source's linked records read once per run, limited to the remaining residents."""
+    """The run's source cache, with each record's person code (row of the household view).
 
-    def __init__(self, store: Store, mapping: MappingConfig, *, resident_source_id: str, residents: pd.Index):
-        self.store, self.mapping, self.resident_source_id, self.residents = (
-            store,
-            mapping,
-            resident_source_id,
-            residents,
-        )
-        self.fields: dict[str, set[str] | None] = {}
-        self._current: dict[str, pd.DataFrame] = {}
-        self._previous: dict[str, pd.DataFrame | None] = {}
-        self._dates: dict[str, pd.Timestamp] = {}
+    Records of people who are not remaining residents (opted-out families, people who
+    moved away) are dropped here, so no item and no plugin ever sees them.
+    """
 
-    def want(self, source_id: str, fields: Iterable[str] | None) -> None:
-        known = self.fields.get(source_id, set())
-        self.fields[source_id] = None if fields is None or known is None else known | set(fields)
+    def __init__(self, cache: SourceCache, people: pd.Index):
+        self.cache, self.people, self.mapping = cache, people, cache.mapping
+        self._coded: dict[tuple[str, bool], pd.DataFrame | None] = {}
 
-    def _kept(self, frame: pd.DataFrame) -> pd.DataFrame:
-        # Opted-out families and people who are no residents are out of every item.
-        return frame[frame["resident_id"].isin(self.residents)].reset_index(drop=True)
+    def _with_person(self, frame: pd.DataFrame) -> pd.DataFrame:
+        person = self.people.get_indexer(frame["resident_id"].to_numpy(dtype=object))
+        return frame.assign(person=person)[person >= 0].reset_index(drop=True)
 
     def current(self, source_id: str) -> pd.DataFrame:
-        if source_id not in self._current:
-            frame = linked_source_records(
-                self.store,
-                source_id,
-                mapping=self.mapping,
-                fields=self.fields.get(source_id),
-                resident_source_id=self.resident_source_id,
-            )
-            self._current[source_id] = self._kept(frame)
-        return self._current[source_id]
-
-    def whole(self, source_id: str) -> pd.DataFrame:
-        """Every value field of the source (what a plugin item may read)."""
-        key = f"\0{source_id}"
-        if key not in self._current:
-            frame = linked_source_records(
-                self.store, source_id, mapping=self.mapping, resident_source_id=self.resident_source_id
-            )
-            self._current[key] = self._kept(frame)
-        return self._current[key].copy()
+        if (source_id, False) not in self._coded:
+            self._coded[(source_id, False)] = self._with_person(self.cache.current(source_id))
+        return self._coded[(source_id, False)]
 
     def previous(self, source_id: str) -> pd.DataFrame | None:
-        if source_id not in self._previous:
-            frame = previous_source_records(
-                self.store,
-                source_id,
-                mapping=self.mapping,
-                fields=self.fields.get(source_id),
-                resident_source_id=self.resident_source_id,
-            )
-            self._previous[source_id] = None if frame is None else self._kept(frame)
-        return self._previous[source_id]
+        if (source_id, True) not in self._coded:
+            frame = self.cache.previous(source_id)
+            self._coded[(source_id, True)] = None if frame is None else self._with_person(frame)
+        return self._coded[(source_id, True)]
+
+    def for_plugin(self, source_id: str) -> pd.DataFrame:
+        """What a plugin's ``records_of`` returns: the records without the person code."""
+        return self.current(source_id).drop(columns="person").copy()
 
     def extract_date(self, source_id: str) -> pd.Timestamp:
-        if source_id not in self._dates:
-            self._dates[source_id] = current_extract_date(self.store, source_id)
-        return self._dates[source_id]
+        return self.cache.extract_date(source_id)
 
 
 def _rule_fields(rule: ItemRule) -> set[str]:
@@ -159,18 +130,22 @@ def _person_values(rule: ItemRule, sources: _Sources, reference_date: pd.Timesta
     current = kept(sources.current(rule.source_id))
     if rule.aggregation != "change":
         return aggregate_per_person(
-            current, aggregation=rule.aggregation, value_field=rule.value_field, date_field=rule.date_field
+            current,
+            aggregation=rule.aggregation,
+            value_field=rule.value_field,
+            date_field=rule.date_field,
+            key="person",
         )
     previous = sources.previous(rule.source_id)
     if previous is None:
         return None
-    return change_per_person(current, kept(previous), value_field=rule.value_field)
+    return change_per_person(current, kept(previous), value_field=rule.value_field, key="person")
 
 
 def _child_values(
     rule: ItemRule, person_values: pd.Series, pairs: Mapping[str, pd.DataFrame], children: pd.Index
 ) -> pd.Series:
-    """Step 3: the scope's people combined per child."""
+    """Step 3: the scope's people combined per child (``children``: positions)."""
     return scoped_values(
         person_values,
         pairs[rule.scope],
@@ -227,7 +202,7 @@ def _rule_items(
             note = "前回の抽出がないため、前回との比較ができません"
             collected.status.append(_status(rule.item_id, rule.source_id, date, False, note))
             continue
-        values = _child_values(rule, person_values, pairs, children.index)
+        values = _child_values(rule, person_values, pairs, pd.RangeIndex(len(children)))
         collected.values[rule.item_id] = values
         collected.hits[rule.item_id] = judged_hits(
             rule, values, attributes=attributes, reference_date=reference_date
@@ -248,7 +223,7 @@ def _plugin_items(
     """Items computed by plugins: judged by their 判定ルール row when there is one."""
     from macros_py.plugins import compute_plugin_items
 
-    computed = compute_plugin_items(plugins, children=children.copy(), records_of=sources.whole)
+    computed = compute_plugin_items(plugins, children=children.copy(), records_of=sources.for_plugin)
     by_id = {rule.item_id: rule for rule in rules if rule.is_plugin}
     attributes = child_attributes(children)
     for item_id in by_id:
@@ -308,25 +283,21 @@ def compute_items(
     """
     started = time.perf_counter()
     reference_date = pd.Timestamp(reference_date)
+    enabled = [rule for rule in rules if rule.enabled]
+    cache = SourceCache(store, mapping, resident_source_id=resident_source_id)
+    for rule in enabled:
+        if not rule.is_plugin:
+            cache.want(rule.source_id, _rule_fields(rule))
     population = build_population(
-        store,
-        mapping=mapping,
+        cache,
         reference_date=reference_date,
         resident_source_id=resident_source_id,
         opt_out_source_id=opt_out_source_id,
     )
     children = population.children
-    enabled = [rule for rule in rules if rule.enabled]
-    sources = _Sources(
-        store,
-        mapping,
-        resident_source_id=resident_source_id,
-        residents=pd.Index(population.members["resident_id"].to_numpy(dtype=object)),
-    )
-    for rule in enabled:
-        if not rule.is_plugin:
-            sources.want(rule.source_id, _rule_fields(rule))
-    pairs = scope_pairs(population.members, children.index)
+    people = pd.Index(population.members["resident_id"].to_numpy(dtype=object), dtype=object)
+    sources = _Sources(cache, people)
+    pairs = scope_pairs(population.members, people.get_indexer(children.index.to_numpy(dtype=object)))
     collected = _Collected(values={}, hits={}, status=[])
     _rule_items(
         enabled,

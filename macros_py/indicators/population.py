@@ -3,9 +3,10 @@
 Children are residents of the resident source (住民状態 住民 or blank) aged 0–18 at the
 reference date. The household view follows :mod:`macros_py.link.households` (roles
 from 続柄: child, guardian, grandparent, other), computed column-wise here because a
-city has 260,000 residents: addresses are normalised once per distinct text, and two
-households are "at the same address" (世帯分離) only when building and room agree too
-(an estate's flats share a block number but not a household).
+city has 260,000 residents. Two households are "at the same address" (世帯分離) when
+the register writes the same address, building and room included (NFKC, spaces
+ignored): an estate's flats share a block number but not a household, and one register
+writes one address one way.
 
 **Opt-out**: every member of a household in which any child has a 不同意書 record is
 removed before anything else, so no record of that family reaches an item, a sibling's
@@ -14,17 +15,16 @@ or a neighbour's item, or any output. Only the count of removed children is kept
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from macros_py.indicators.records import fetch_rows, id_values, linked_source_records, typed_values
+from macros_py.indicators.records import SourceCache, fetch_rows, typed_values
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import current_records_query
-from macros_py.normalize.address import split_address
 from macros_py.store import Store
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "age_in_years",
     "build_population",
     "household_view",
+    "population_sources",
     "resident_master",
 ]
 
@@ -64,8 +65,9 @@ class Population:
 
     Attributes:
         children: index resident_id (sorted); the ``ItemResults.children`` columns.
-        members: every remaining resident: resident_id, household_id, age, is_child,
-            role, address_key.
+        members: every remaining resident, row i = person code i: resident_id,
+            household_id, age, is_child, role, address_key, household (int code),
+            address (int code, -1 when blank).
         opted_out: children removed because their family opted out.
     """
 
@@ -98,6 +100,12 @@ def _fetch_master(store: Store, source_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=names, dtype=object)
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """Text as an object column with "" for missing (ids are already text from the store)."""
+    values = values.astype(object)
+    return values.where(values.notna(), "")
+
+
 def resident_master(store: Store, *, source_id: str, mapping: MappingConfig) -> pd.DataFrame:
     """Current residents of the resident source (住民状態 住民 or blank), one row each.
 
@@ -108,116 +116,112 @@ def resident_master(store: Store, *, source_id: str, mapping: MappingConfig) -> 
     mapped = {c.target: c.value_type for c in mapping.columns_of(source_id) if c.canonical is None}
     wanted = {name: mapped[name] for name in (RESIDENT_STATUS_FIELD, NATIONALITY_FIELD) if name in mapped}
     values = typed_values(frame.pop("values_json"), wanted)
-    frame["status"] = _text(values.get(RESIDENT_STATUS_FIELD, pd.Series("", index=frame.index)))
-    frame["nationality"] = _text(values.get(NATIONALITY_FIELD, pd.Series("", index=frame.index)))
+    blank = pd.Series("", index=frame.index, dtype=object)
+    frame["status"] = _text(values.get(RESIDENT_STATUS_FIELD, blank))
+    frame["nationality"] = _text(values.get(NATIONALITY_FIELD, blank))
     for column in _MASTER_COLUMNS:
         if column != "birth_date":
             frame[column] = _text(frame[column])
     frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce")
-    living = frame["status"].isin(_LIVING) & (frame["resident_id"] != "")
+    living = frame["status"].isin(_LIVING).to_numpy() & (frame["resident_id"] != "").to_numpy()
     return frame[living].drop_duplicates("resident_id").reset_index(drop=True)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    texts = id_values(values)
-    return pd.Series([text.strip() if text else "" for text in texts], index=values.index, dtype=object)
-
-
-def _address_keys(addresses: pd.Series) -> np.ndarray:
-    """town|numbers|building per address, normalised once per distinct text."""
-    codes, uniques = pd.factorize(addresses.to_numpy(dtype=object))
-    keys = []
-    for text in uniques:
-        parts = split_address(text)
-        keys.append(f"{parts.town}|{parts.numbers}|{parts.building}" if parts.town or parts.numbers else "")
-    table = np.array(keys + [""], dtype=object)
-    return table[codes]  # code -1 (missing) takes the last entry, ""
+def _address_codes(addresses: pd.Series) -> np.ndarray:
+    """An int per distinct address (NFKC, spaces removed); -1 for a blank address."""
+    raw_codes, uniques = pd.factorize(addresses.to_numpy(dtype=object))
+    folded = ["".join(unicodedata.normalize("NFKC", str(text)).split()) for text in uniques]
+    codes, _ = pd.factorize(np.array([text or None for text in folded] + [None], dtype=object))
+    return codes[raw_codes].astype(np.int64)  # raw code -1 (missing) takes the last entry, -1
 
 
 def household_view(master: pd.DataFrame, reference_date: pd.Timestamp) -> pd.DataFrame:
-    """One row per resident: resident_id, household_id, age, is_child, role, address_key.
+    """One row per resident (row i = person code i): resident_id, household_id, age,
+    is_child, role, household and address (int codes; address -1 when blank).
 
     Same roles as :func:`macros_py.link.households.household_members`.
     """
     relationship = master["relationship"]
     age = age_in_years(master["birth_date"], reference_date)
     is_child = ((age <= CHILD_MAX_AGE) & (age >= 0)).to_numpy()
-    has_children = pd.Series(is_child).groupby(master["household_id"].to_numpy()).transform("any").to_numpy()
-    grand = relationship.str.contains("|".join(_GRANDPARENT_WORDS)).to_numpy()
-    parentish = relationship.str.contains("|".join(_PARENT_WORDS)).to_numpy() & ~grand
+    household = pd.factorize(master["household_id"].to_numpy(dtype=object))[0].astype(np.int64)
+    has_children = np.bincount(household[is_child], minlength=household.max() + 1 if len(household) else 0)
+    grand = relationship.str.contains("|".join(_GRANDPARENT_WORDS)).to_numpy(dtype=bool)
+    parentish = relationship.str.contains("|".join(_PARENT_WORDS)).to_numpy(dtype=bool) & ~grand
     role = np.select(
-        [is_child, ~is_child & grand, ~is_child & parentish & has_children],
+        [is_child, ~is_child & grand, ~is_child & parentish & (has_children[household] > 0)],
         ["child", "grandparent", "guardian"],
         default="other",
     )
     return pd.DataFrame(
         {
-            "resident_id": master["resident_id"].to_numpy(dtype=object),
-            "household_id": master["household_id"].to_numpy(dtype=object),
+            "resident_id": pd.Series(master["resident_id"].to_numpy(dtype=object), dtype=object),
+            "household_id": pd.Series(master["household_id"].to_numpy(dtype=object), dtype=object),
             "age": age.to_numpy(),
             "is_child": is_child,
-            "role": role,
-            "address_key": _address_keys(master["address"]),
+            "role": pd.Series(role, dtype=object),
+            "household": household,
+            "address": _address_codes(master["address"]),
         }
     )
 
 
-def _opted_out_households(
-    store: Store, members: pd.DataFrame, *, source_id: str, mapping: MappingConfig
-) -> np.ndarray:
-    if source_id not in {source.source_id for source in mapping.sources}:
-        return np.array([], dtype=object)
-    named = linked_source_records(store, source_id, mapping=mapping, fields=())["resident_id"]
-    return members.loc[members["resident_id"].isin(named.unique()), "household_id"].unique()
+def _named_households(members: pd.DataFrame, records: pd.DataFrame) -> np.ndarray:
+    """Households (int codes) with a member named in the records."""
+    return np.unique(members.loc[members["resident_id"].isin(records["resident_id"]), "household"].to_numpy())
 
 
-def _household_groups(members: pd.DataFrame, master: pd.DataFrame, flagged: Iterable[str]) -> pd.DataFrame:
-    """Per household: single_parent, large_family, foreign, disability_household."""
-    frame = members.assign(
-        guardian=members["role"] == "guardian",
-        foreign=~master["nationality"].isin(_DOMESTIC).to_numpy(),
-        disabled=members["resident_id"].isin(list(flagged)),
-    )
-    grouped = frame.groupby("household_id")
-    summary = pd.DataFrame(
+def _household_groups(members: pd.DataFrame, master: pd.DataFrame, disabled: pd.DataFrame) -> pd.DataFrame:
+    """Per household code: single_parent, large_family, foreign, disability_household."""
+    count = int(members["household"].max()) + 1 if len(members) else 0
+    household = members["household"].to_numpy()
+
+    def per_household(flags: np.ndarray) -> np.ndarray:
+        return np.bincount(household, weights=flags.astype(float), minlength=count)
+
+    children = per_household(members["is_child"].to_numpy())
+    guardians = per_household((members["role"] == "guardian").to_numpy())
+    foreign = per_household(~master["nationality"].isin(_DOMESTIC).to_numpy())
+    disability = np.zeros(count, dtype=bool)
+    disability[_named_households(members, disabled)] = True
+    return pd.DataFrame(
         {
-            "children": grouped["is_child"].sum(),
-            "guardians": grouped["guardian"].sum(),
-            "household_foreign": grouped["foreign"].any(),
-            "disability_household": grouped["disabled"].any(),
+            "household_foreign": foreign > 0,
+            "disability_household": disability,
+            "single_parent": (children > 0) & (guardians == 1),
+            "large_family": children >= 3,
         }
     )
-    summary["single_parent"] = (summary["children"] > 0) & (summary["guardians"] == 1)
-    summary["large_family"] = summary["children"] >= 3
-    return summary
 
 
-def _disabled_residents(store: Store, mapping: MappingConfig) -> set[str]:
-    known = {source.source_id for source in mapping.sources}
-    found: set[str] = set()
-    for source_id in DISABILITY_SOURCES:
-        if source_id in known:
-            found |= set(linked_source_records(store, source_id, mapping=mapping, fields=())["resident_id"])
-    return found
+def population_sources(mapping: MappingConfig, *, opt_out_source_id: str) -> list[str]:
+    """Sources the population reads besides the resident source (opt-out, disability, school)."""
+    school = [
+        source.source_id
+        for source in mapping.sources
+        if source.enabled
+        and {c.target for c in mapping.columns_of(source.source_id)} & {"学校", "学年", "組"}
+    ]
+    return [opt_out_source_id, *DISABILITY_SOURCES, *school]
 
 
-def school_of_children(store: Store, mapping: MappingConfig, children: pd.Index) -> pd.DataFrame:
+def school_of_children(cache: SourceCache, children: pd.Index) -> pd.DataFrame:
     """学校, 学年, 組 per child from the linked records of sources that map them.
 
     Sources are read in 取込設定 order; the first non-blank value per child wins (the
     学齢簿 comes before the school systems in the defaults), each column separately.
     """
     result = pd.DataFrame({c: pd.Series(None, index=children, dtype=object) for c in SCHOOL_COLUMNS})
-    for source in mapping.sources:
-        labels = {c.target for c in mapping.columns_of(source.source_id)}
+    for source in cache.mapping.sources:
+        labels = {c.target for c in cache.mapping.columns_of(source.source_id)}
         if not ({"学校", "学年", "組"} & labels) or not source.enabled:
             continue
-        records = linked_source_records(store, source.source_id, mapping=mapping, fields=())
-        records = records[records["resident_id"].isin(children)].sort_values("extract_date")
+        records = cache.current(source.source_id)
+        records = records[records["resident_id"].isin(children)].sort_values("extract_date", kind="stable")
         latest = records.drop_duplicates("resident_id", keep="last").set_index("resident_id")
         for column in SCHOOL_COLUMNS:
             values = latest[column]
-            values = values[values.notna() & (values.astype(str) != "")]
+            values = values[values.notna() & (values.astype(object) != "")]
             result[column] = result[column].fillna(values.reindex(result.index))
     result["school"] = _text(result["school"])
     result["class_name"] = _text(result["class_name"])
@@ -226,9 +230,8 @@ def school_of_children(store: Store, mapping: MappingConfig, children: pd.Index)
 
 
 def build_population(
-    store: Store,
+    cache: SourceCache,
     *,
-    mapping: MappingConfig,
     reference_date: pd.Timestamp,
     resident_source_id: str,
     opt_out_source_id: str = "opt_out",
@@ -236,21 +239,21 @@ def build_population(
     """Children aged 0–18 and the household view, with opted-out families removed first.
 
     Args:
-        store: the store.
-        mapping: the parsed mapping tabs.
+        cache: the run's source cache (store and mapping).
         reference_date: 基準日.
         resident_source_id: the resident source (住民記録).
         opt_out_source_id: the 不同意書 source; absent from the mapping → nobody opted out.
     """
-    master = resident_master(store, source_id=resident_source_id, mapping=mapping)
+    master = resident_master(cache.store, source_id=resident_source_id, mapping=cache.mapping)
     members = household_view(master, reference_date)
-    out = _opted_out_households(store, members, source_id=opt_out_source_id, mapping=mapping)
-    removed = members["household_id"].isin(out).to_numpy()
+    out = _named_households(members, cache.current(opt_out_source_id))
+    removed = np.isin(members["household"].to_numpy(), out)
     opted_out = int((removed & members["is_child"].to_numpy()).sum())
     master, members = master[~removed].reset_index(drop=True), members[~removed].reset_index(drop=True)
-    groups = _household_groups(members, master, _disabled_residents(store, mapping))
+    disabled = pd.concat([cache.current(source)[["resident_id"]] for source in DISABILITY_SOURCES])
+    groups = _household_groups(members, master, disabled)
     children = _children_frame(master, members, groups, reference_date)
-    school = school_of_children(store, mapping, children.index)
+    school = school_of_children(cache, children.index)
     children[list(SCHOOL_COLUMNS)] = school[list(SCHOOL_COLUMNS)]
     return Population(children=children[_CHILD_COLUMNS], members=members, opted_out=opted_out)
 
@@ -281,11 +284,11 @@ def _children_frame(
     frame = master[child].copy()
     frame["age"] = age_in_years(frame["birth_date"], reference_date)
     frame["age_months"] = age_in_months(frame["birth_date"], reference_date)
-    household = groups.reindex(frame["household_id"].to_numpy())
+    household = groups.iloc[members.loc[child, "household"].to_numpy()].reset_index(drop=True)
     own_foreign = ~frame["nationality"].isin(_DOMESTIC).to_numpy()
-    frame["foreign"] = own_foreign | household["household_foreign"].fillna(False).to_numpy(dtype=bool)
+    frame["foreign"] = own_foreign | household["household_foreign"].to_numpy(dtype=bool)
     for column in ("single_parent", "disability_household", "large_family"):
-        frame[column] = household[column].fillna(False).to_numpy(dtype=bool)
-    return frame.set_index(
-        pd.Index(frame["resident_id"].to_numpy(dtype=object), name="resident_id")
-    ).sort_index()
+        frame[column] = household[column].to_numpy(dtype=bool)
+    # object, not pandas' Arrow text: every isin/get_indexer on it would loop in Python
+    index = pd.Index(frame["resident_id"].to_numpy(dtype=object), dtype=object, name="resident_id")
+    return frame.set_index(index).sort_index()

@@ -32,10 +32,12 @@ from macros_py.store.tables_link import links
 __all__ = [
     "CANONICAL_RECORD_FIELDS",
     "RECORD_COLUMNS",
+    "SourceCache",
     "current_extract_date",
     "fetch_rows",
     "id_values",
     "field_types",
+    "linked_residents",
     "linked_source_records",
     "previous_source_records",
     "typed_values",
@@ -94,30 +96,44 @@ _KEY_COLUMNS = ("student_number", "name", "birth_date")
 def _record_rows(store: Store, query, *, with_values: bool, with_keys: bool = False) -> pd.DataFrame:
     current = query.subquery()
     names = [*RECORD_COLUMNS, *(_KEY_COLUMNS if with_keys else ()), *(["values_json"] if with_values else [])]
-    columns = [current.c[c] for c in names]
-    frame = pd.DataFrame(fetch_rows(store, select(*columns)), columns=names, dtype=object)
+    frame = pd.DataFrame(
+        fetch_rows(store, select(*[current.c[c] for c in names])), columns=names, dtype=object
+    )
     frame["record_id"] = frame["record_id"].astype(np.int64)
     frame["extract_date"] = pd.to_datetime(frame["extract_date"], errors="coerce")
     frame["grade"] = pd.to_numeric(frame["grade"], errors="coerce").astype(float)
-    for column in ("resident_id", "school", "class_name"):
-        frame[column] = frame[column].astype("object")
+    frame["resident_id"] = id_values(frame["resident_id"])
     return frame
 
 
-def _linked_residents(store: Store, source_id: str) -> pd.DataFrame:
-    """record_id → resident_id of the records the latest link run linked."""
+def linked_residents(store: Store, source_id: str | None = None) -> pd.Series:
+    """record_id → resident_id (text) of the records the latest link run linked.
+
+    One scan of the run's links (joining them in SQL would walk every link of the run
+    once per source).
+    """
     run_id = latest_run_id(store)
-    if run_id is None:
-        return pd.DataFrame({"record_id": np.array([], np.int64), "linked_id": np.array([], object)})
-    statement = select(links.c.record_id, links.c.resident_id).where(
-        links.c.run_id == run_id,
-        links.c.source_id == source_id,
-        links.c.outcome.in_(LINKED),
-        links.c.resident_id.isnot(None),
+    conditions = [links.c.run_id == run_id, links.c.outcome.in_(LINKED), links.c.resident_id.isnot(None)]
+    if source_id is not None:
+        conditions.append(links.c.source_id == source_id)
+    rows = (
+        fetch_rows(store, select(links.c.record_id, links.c.resident_id).where(*conditions)) if run_id else []
     )
-    frame = pd.DataFrame(fetch_rows(store, statement), columns=["record_id", "linked_id"], dtype=object)
-    frame["record_id"] = frame["record_id"].astype(np.int64)
-    return frame.drop_duplicates("record_id")
+    frame = pd.DataFrame(rows, columns=["record_id", "resident_id"], dtype=object)
+    frame = frame.drop_duplicates("record_id")
+    index = pd.Index(frame["record_id"].to_numpy(dtype=np.int64), name="record_id")
+    return pd.Series(id_values(frame["resident_id"]).to_numpy(), index=index, dtype=object)
+
+
+def _linked_to(record_ids: pd.Series, linked: pd.Series) -> pd.Series:
+    """The linked resident of each record id (``None`` when not linked), an object column.
+
+    (An object array assigned to a frame column would become pandas' Arrow text.)
+    """
+    position = linked.index.get_indexer(record_ids.to_numpy(dtype=np.int64))
+    found = linked.to_numpy(dtype=object)
+    values = np.where(position >= 0, found[np.maximum(position, 0)] if len(found) else None, None)
+    return pd.Series(values, index=record_ids.index, dtype=object)
 
 
 def _empty_values(types: Mapping[str, str], length: int) -> dict[str, pd.Series]:
@@ -199,17 +215,6 @@ def id_values(values: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=values.index, dtype=object)
 
 
-def _resolve_residents(store: Store, frame: pd.DataFrame, source_id: str, *, own_ids: bool) -> pd.DataFrame:
-    if own_ids:  # the resident source: each record is its own resident
-        frame = frame.assign(resident_id=id_values(frame["resident_id"]))
-        return frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
-    linked = _linked_residents(store, source_id)
-    frame = frame.drop(columns=["resident_id"]).merge(linked, on="record_id", how="inner")
-    return frame.rename(columns={"linked_id": "resident_id"}).assign(
-        resident_id=lambda f: id_values(f["resident_id"])
-    )
-
-
 def linked_source_records(
     store: Store,
     source_id: str,
@@ -217,6 +222,7 @@ def linked_source_records(
     mapping: MappingConfig,
     fields: Iterable[str] | None = None,
     resident_source_id: str | None = None,
+    linked: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The current records of one source that the latest link run linked to a resident.
 
@@ -227,6 +233,7 @@ def linked_source_records(
         fields: value fields to read (``None``: every value field of the source).
         resident_source_id: the resident source; its records are their own residents
             (they are the master the others were linked to).
+        linked: :func:`linked_residents` when already read (else read for this source).
 
     Returns:
         One row per linked record: ``record_id, resident_id`` (text), ``extract_date``,
@@ -235,7 +242,10 @@ def linked_source_records(
     """
     types = _value_fields(mapping, source_id, fields)
     frame = _record_rows(store, current_records_query(source_id), with_values=bool(types))
-    frame = _resolve_residents(store, frame, source_id, own_ids=source_id == resident_source_id)
+    if source_id != resident_source_id:  # the master: each record is its own resident
+        linked = linked_residents(store, source_id) if linked is None else linked
+        frame["resident_id"] = _linked_to(frame["record_id"], linked)
+    frame = frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
     if types:
         frame = _with_values(frame, types)
     return _labelled(frame.reset_index(drop=True))
@@ -267,6 +277,7 @@ def previous_source_records(
     mapping: MappingConfig,
     fields: Iterable[str] | None = None,
     resident_source_id: str | None = None,
+    linked: pd.Series | None = None,
 ) -> pd.DataFrame | None:
     """The records of the source's previous extract, as :func:`linked_source_records`.
 
@@ -287,10 +298,10 @@ def previous_source_records(
         for i in import_ids
     ]
     frame = pd.concat(parts, ignore_index=True).drop_duplicates("record_id")
-    if source_id == resident_source_id:
-        frame = _resolve_residents(store, frame, source_id, own_ids=True)
-    else:
-        frame = _previous_residents(store, frame, source_id)
+    if source_id != resident_source_id:
+        linked = linked_residents(store, source_id) if linked is None else linked
+        frame = _previous_residents(store, frame, source_id, linked)
+    frame = frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
     frame = frame.drop(columns=list(_KEY_COLUMNS))
     if types:
         frame = _with_values(frame, types)
@@ -306,21 +317,18 @@ def _record_key(frame: pd.DataFrame) -> pd.Series:
     return numbered.where(text["student_number"] != "", named)
 
 
-def _previous_residents(store: Store, frame: pd.DataFrame, source_id: str) -> pd.DataFrame:
+def _previous_residents(store: Store, frame: pd.DataFrame, source_id: str, linked: pd.Series) -> pd.DataFrame:
     """Resident of each older record: its link (a carried record), else the resident linked
     to the current record with the same key, else its own 宛名番号."""
-    linked = _linked_residents(store, source_id)
-    by_record = linked.set_index("record_id")["linked_id"]
     current = _record_rows(store, current_records_query(source_id), with_values=False, with_keys=True)
-    current = current.merge(linked, on="record_id", how="inner")
-    current_keys = pd.Series(current["linked_id"].to_numpy(), index=_record_key(current).to_numpy())
+    current["resident_id"] = _linked_to(current["record_id"], linked)
+    current = current[current["resident_id"].notna()]
+    current_keys = pd.Series(current["resident_id"].to_numpy(), index=_record_key(current).to_numpy())
     by_key = current_keys[~current_keys.index.duplicated(keep=False)]
-    resident = frame["record_id"].map(by_record)
+    resident = _linked_to(frame["record_id"], linked)
     resident = resident.fillna(_record_key(frame).map(by_key))
     own = frame["resident_id"].where(frame["resident_id"].notna() & (frame["resident_id"] != ""))
-    frame = frame.assign(resident_id=resident.fillna(own))
-    frame = frame[frame["resident_id"].notna()]
-    return frame.assign(resident_id=id_values(frame["resident_id"]))
+    return frame.assign(resident_id=id_values(resident.fillna(own)))
 
 
 def current_extract_date(store: Store, source_id: str) -> pd.Timestamp:
@@ -329,3 +337,65 @@ def current_extract_date(store: Store, source_id: str) -> pd.Timestamp:
     with store.engine.connect() as connection:
         value = connection.execute(statement).scalar()
     return pd.Timestamp(value) if value is not None else pd.NaT
+
+
+class SourceCache:
+    """Each source's linked records read once per run, with every field any user asked for.
+
+    Call :meth:`want` for all sources and fields first, then :meth:`current`.
+    """
+
+    def __init__(self, store: Store, mapping: MappingConfig, *, resident_source_id: str | None):
+        self.store, self.mapping, self.resident_source_id = store, mapping, resident_source_id
+        self.known = {source.source_id for source in mapping.sources}
+        self._fields: dict[str, set[str] | None] = {}
+        self._current: dict[str, pd.DataFrame] = {}
+        self._previous: dict[str, pd.DataFrame | None] = {}
+        self._dates: dict[str, pd.Timestamp] = {}
+        self._linked: pd.Series | None = None
+
+    @property
+    def linked(self) -> pd.Series:
+        """Every link of the latest run (one read per run)."""
+        if self._linked is None:
+            self._linked = linked_residents(self.store)
+        return self._linked
+
+    def want(self, source_id: str, fields: Iterable[str] | None) -> None:
+        """Ask for value fields of a source (``None``: every field)."""
+        known = self._fields.get(source_id, set())
+        self._fields[source_id] = None if fields is None or known is None else known | set(fields)
+
+    def current(self, source_id: str) -> pd.DataFrame:
+        """:func:`linked_source_records` of the source (empty when it is not in the mapping)."""
+        if source_id not in self._current:
+            if source_id not in self.known:
+                return pd.DataFrame(columns=[*RECORD_COLUMNS, *CANONICAL_RECORD_FIELDS])
+            self._current[source_id] = linked_source_records(
+                self.store,
+                source_id,
+                mapping=self.mapping,
+                fields=self._fields.get(source_id, set()),
+                resident_source_id=self.resident_source_id,
+                linked=self.linked,
+            )
+        return self._current[source_id]
+
+    def previous(self, source_id: str) -> pd.DataFrame | None:
+        """:func:`previous_source_records` of the source."""
+        if source_id not in self._previous:
+            self._previous[source_id] = previous_source_records(
+                self.store,
+                source_id,
+                mapping=self.mapping,
+                fields=self._fields.get(source_id, set()),
+                resident_source_id=self.resident_source_id,
+                linked=self.linked,
+            )
+        return self._previous[source_id]
+
+    def extract_date(self, source_id: str) -> pd.Timestamp:
+        """:func:`current_extract_date` of the source."""
+        if source_id not in self._dates:
+            self._dates[source_id] = current_extract_date(self.store, source_id)
+        return self._dates[source_id]
