@@ -31,13 +31,30 @@ _NAME_COLUMNS = ("surname", "given", "kana_surname", "kana_given")
 
 
 def register_dictionary(master: pd.DataFrame) -> NameDictionary:
-    """The dictionary of a prepared register's split names and readings."""
+    """The dictionary of a prepared register's split names and readings.
+
+    Built from the distinct (surname, given, readings) rows and their counts: a city's
+    register has far fewer distinct names than people.
+    """
+    combined = np.zeros(len(master), dtype=np.int64)
+    for column in _NAME_COLUMNS:
+        codes, uniques = pd.factorize(master[column].to_numpy(dtype=object))
+        # Re-coded after each column, so the combined code never overflows.
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes + 1)[0]
+    _, rows, counts = np.unique(combined, return_index=True, return_counts=True)
     return build_name_dictionary(
-        surnames=master["surname"].to_numpy(dtype=object),
-        givens=master["given"].to_numpy(dtype=object),
-        kana_surnames=master["kana_surname"].to_numpy(dtype=object),
-        kana_givens=master["kana_given"].to_numpy(dtype=object),
+        surnames=master["surname"].to_numpy(dtype=object)[rows],
+        givens=master["given"].to_numpy(dtype=object)[rows],
+        kana_surnames=master["kana_surname"].to_numpy(dtype=object)[rows],
+        kana_givens=master["kana_given"].to_numpy(dtype=object)[rows],
+        counts=counts,
     )
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    """Length of each text, computed once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    return np.array([len(value) for value in uniques] + [0], dtype=np.int64)[codes]
 
 
 def _split_one(
@@ -80,10 +97,8 @@ def split_unspaced_names(prepared: pd.DataFrame, *, register: pd.DataFrame) -> p
     if prepared.empty:
         return prepared
     values = {column: prepared[column].to_numpy(dtype=object) for column in _NAME_COLUMNS}
-    unspaced_name = (values["given"] == "") & (np.array([len(v) for v in values["surname"]]) >= 2)
-    unspaced_reading = (values["kana_given"] == "") & (
-        np.array([len(v) for v in values["kana_surname"]]) >= 2
-    )
+    unspaced_name = (values["given"] == "") & (_lengths(values["surname"]) >= 2)
+    unspaced_reading = (values["kana_given"] == "") & (_lengths(values["kana_surname"]) >= 2)
     rows = np.flatnonzero(unspaced_name | unspaced_reading)
     if len(rows) == 0:
         return prepared

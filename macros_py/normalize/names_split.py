@@ -77,6 +77,7 @@ def build_name_dictionary(
     givens: Iterable[str],
     kana_surnames: Iterable[str],
     kana_givens: Iterable[str],
+    counts: Iterable[int] | None = None,
 ) -> NameDictionary:
     """The dictionary of a register's split names (aligned iterables, one item per person).
 
@@ -88,15 +89,26 @@ def build_name_dictionary(
         givens: folded written given names ("" when the name was not split).
         kana_surnames: surname reading keys.
         kana_givens: given-name reading keys ("" when the reading was not split).
+        counts: how many people each item stands for, when the items are the distinct
+            rows of a large register (one each when ``None``).
 
     Returns:
         A :class:`NameDictionary`.
     """
     rows = list(zip(surnames, givens, kana_surnames, kana_givens, strict=True))
-    split_rows = [row for row in rows if row[0] and row[1] and WILDCARD not in row[0] + row[1]]
+    weights = [1] * len(rows) if counts is None else list(counts)
+    split = [
+        (row, weight)
+        for row, weight in zip(rows, weights, strict=True)
+        if row[0] and row[1] and WILDCARD not in row[0] + row[1]
+    ]
+    surname_counts: Counter[str] = Counter()
+    for row, weight in split:
+        surname_counts[row[0]] += weight
+    split_rows = [row for row, _ in split]
     read_rows = [row for row in split_rows if row[2] and row[3]]
     return NameDictionary(
-        surname_counts=dict(Counter(row[0] for row in split_rows)),
+        surname_counts=dict(surname_counts),
         givens=frozenset(row[1] for row in split_rows),
         surnames_by_reading=_grouped((row[2], row[0]) for row in read_rows),
         givens_by_reading=_grouped((row[3], row[1]) for row in read_rows),
