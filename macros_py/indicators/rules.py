@@ -59,8 +59,8 @@ CHILD_FIELD_TYPES: Mapping[str, str] = MappingProxyType(
 # ソースID of a row that gives points to a plugin item (plugin_api.ItemSpec) of the same 項目ID.
 PLUGIN_SOURCE = "プラグイン"
 _ITEM_ID = re.compile(r"^[A-Za-z0-9_]+$")
-_PERIOD = re.compile(r"^(\d+)\s*(日|か月|ヶ月|ヵ月|カ月|ケ月|月|年)?$")
-_DAYS_PER_UNIT = {"日": 1.0, "年": 365.0}
+_PERIOD = re.compile(r"^(\d+)\s*(日|週|週間|か月|ヶ月|ヵ月|カ月|ケ月|月|年)?$")
+_DAYS_PER_UNIT = {"日": 1.0, "週": 7.0, "週間": 7.0, "年": 365.0}
 _YES, _NO = "はい", "いいえ"
 
 
@@ -106,7 +106,7 @@ def _cell(value: object, *, fold: bool = False) -> str:
 
 
 def parse_period_days(text: str) -> int | None:
-    """Days of a 期間: ``30日``, ``6か月`` (30.4 days a month), ``1年``, ``90`` (days).
+    """Days of a 期間: ``30日``, ``2週``, ``6か月`` (30.4 days a month), ``1年``, ``90`` (days).
 
     Raises:
         ValueError: with a Japanese reason.
@@ -120,7 +120,7 @@ def parse_period_days(text: str) -> int | None:
         return None
     match = _PERIOD.match(text)
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"期間「{text}」は読めません。30日、6か月、1年 のように書いてください。")
+        raise ValueError(f"期間「{text}」は読めません。30日、2週、6か月、1年 のように書いてください。")
     days = int(match.group(1)) * _DAYS_PER_UNIT.get(match.group(2) or "日", 365.0 / 12)
     return int(days + 0.5)  # half up: 6か月 = 183日
 
