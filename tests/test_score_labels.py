@@ -7,6 +7,8 @@ records (SSW records carry no 宛名番号 and are linked by name and birth date
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
 from openpyxl import Workbook
@@ -114,7 +116,8 @@ def test_default_tab_gives_yotaikyo_consultation_and_ssw(tiny_town):
     mapping = parse_mapping_tables(tables)
     sources = parse_label_sources(default_table("label_sources"), mapping=mapping)
     assert label_source_ids(sources) == ("yotaikyo", "consultation", "ssw")
-    assert [source.status for source in sources] == ["要対協", "支援中", "支援中"]
+    assert [source.status for source in sources] == ["要対協", "支援中", "支援中", "支援歴あり", "支援歴あり"]
+    assert [source.enabled for source in sources] == [True, True, True, False, False]
     assert sources[0].excel_row == LABEL_SOURCES.excel_row(0)
 
 
@@ -144,6 +147,26 @@ def test_support_status_on_a_tiny_town(tiny_town):
     assert "2001" not in status.index
 
 
+def test_closed_cases_give_past_support_when_those_rows_are_switched_on(tiny_town):
+    folder, tables = tiny_town
+    mapping = parse_mapping_tables(tables)
+    table = default_table("label_sources").assign(有効="はい")
+    sources = parse_label_sources(table, mapping=mapping)
+    store = open_store(folder / "mimamori.db")
+    try:
+        status = support_status(
+            store,
+            label_sources=sources,
+            children=pd.DataFrame(index=pd.Index(["1001", "1002", "1003", "1004", "1005", "1006"])),
+            mapping=mapping,
+            reference_date=REFERENCE_DATE,
+        )
+    finally:
+        store.engine.dispose()
+    # 要対協 over 支援中 over 支援歴あり; closed cases are known to services too.
+    assert status.tolist() == ["要対協", "支援中", "支援歴あり", "支援中", "支援歴あり", ""]
+
+
 def test_a_disabled_row_gives_no_status(tiny_town):
     folder, tables = tiny_town
     mapping = parse_mapping_tables(tables)
@@ -151,6 +174,7 @@ def test_a_disabled_row_gives_no_status(tiny_town):
     table.loc[table["ソースID"] == "yotaikyo", "有効"] = "いいえ"
     sources = parse_label_sources(table, mapping=mapping)
     assert label_source_ids(sources) == ("consultation", "ssw")
+    assert [source.enabled for source in sources] == [False, True, True, False, False]
     store = open_store(folder / "mimamori.db")
     try:
         status = support_status(
@@ -163,6 +187,20 @@ def test_a_disabled_row_gives_no_status(tiny_town):
     finally:
         store.engine.dispose()
     assert status.tolist() == ["支援中"]
+
+
+def _store_copy(folder, tmp_path):
+    """A folder holding a copy of the tiny town's store (SQLite backup: WAL content included)."""
+    copy = tmp_path / "town"
+    copy.mkdir()
+    source = sqlite3.connect(folder / "mimamori.db")
+    target = sqlite3.connect(copy / "mimamori.db")
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return copy
 
 
 def _table(rows: list[list[str]]) -> pd.DataFrame:
@@ -210,3 +248,35 @@ def test_missing_column_is_named():
 def test_blank_tab_gives_no_sources():
     assert parse_label_sources(_table([])) == ()
     assert parse_label_sources(None) == ()
+
+
+def test_a_wrong_label_row_stops_the_score_action_with_sheet_row_and_column(tiny_town, tmp_path):
+    """Through the real entry point: file mode refuses the run and names the cell in Japanese."""
+    folder, tables = tiny_town
+    tables = {key: table.copy() for key, table in tables.items()}
+    labels = default_table("label_sources")
+    labels.loc[1, "記録条件"] = "相談対応状況 = = 「対応中」"
+    labels.loc[2, "ソースID"] = "nosuch"
+    tables["label_sources"] = labels
+    copy = _store_copy(folder, tmp_path)
+    workbook = build_workbook(copy / "mimamori.xlsm", tables)
+    result = run_in_file_mode("score", workbook, user_name="tester")
+    assert not result.ok
+    text = "\n".join(result.messages)
+    assert "シート「教師データ」 6行目 「記録条件」列" in text
+    assert "シート「教師データ」 7行目 「ソースID」列" in text and "nosuch" in text
+    assert "Traceback" not in text and "Error" not in text
+
+
+def test_the_score_action_reads_the_labels_of_the_tiny_town(tiny_town, tmp_path):
+    """Through the real entry point: with three labelled children the model cannot be
+    fitted, the run still goes on (rules only) and says why in Japanese."""
+    folder, tables = tiny_town
+    copy = _store_copy(folder, tmp_path)
+    workbook = build_workbook(copy / "mimamori.xlsm", tables)
+    result = run_in_file_mode("score", workbook, user_name="tester")
+    assert result.ok, result.messages
+    evaluation = result.summary["evaluation"]
+    assert evaluation["available"] is False
+    assert "教師データが少なすぎる" in evaluation["reason"]
+    assert "支援状況のある児童 3人、ない児童 3人" in evaluation["reason"]

@@ -255,7 +255,7 @@ def _gap_warnings(name: str, first: dict, second: dict, first_name: str, second_
         and abs(first["recall"] - second["recall"]) >= RECALL_GAP
     ):
         messages.append(
-            f"{name}: 支援中の児童が候補に入る割合(再現率)が{first_name} {first['recall']:.0%}、"
+            f"{name}: 教師データの児童が候補に入る割合(再現率)が{first_name} {first['recall']:.0%}、"
             f"{second_name} {second['recall']:.0%}と大きく違います。"
         )
     rates = (first["flag_rate"], second["flag_rate"])
@@ -493,13 +493,13 @@ def _top_rows(summary: dict) -> list[tuple[str, str, str, str]]:
                 f"上位{percent}%",
                 "適合率(年齢内)",
                 _share(summary["precision_at"][key]),
-                f"各年齢で確率の高い上位{percent}%のうち、支援中の児童の割合(交差検証)。",
+                f"各年齢で確率の高い上位{percent}%のうち、教師データの児童の割合(交差検証)。",
             ),
             (
                 f"上位{percent}%",
                 "再現率(年齢内)",
                 _share(summary["recall_at"][key]),
-                f"支援中の児童のうち、各年齢の上位{percent}%に入った割合(交差検証)。",
+                f"教師データの児童のうち、各年齢の上位{percent}%に入った割合(交差検証)。",
             ),
             (
                 f"上位{percent}%",
@@ -523,7 +523,7 @@ def _calibration_rows(summary: dict) -> list[tuple[str, str, str, str]]:
             "較正",
             "Brierスコア",
             _number(summary["brier"], 4),
-            "確率と実際(支援中=1、それ以外=0)の差の2乗の平均。小さいほど確率が当たっています。",
+            "確率と実際(支援状況あり=1、それ以外=0)の差の2乗の平均。小さいほど確率が当たっています。",
         )
     ]
     for part in summary["calibration"]:
@@ -532,7 +532,7 @@ def _calibration_rows(summary: dict) -> list[tuple[str, str, str, str]]:
                 "較正",
                 f"第{part['bin']}十分位({part['count']}人)",
                 f"予測 {part['predicted']:.1%} / 実際 {part['observed']:.1%}",
-                "確率の低い順に10等分した組ごとの、予測確率の平均と支援中の児童の実際の割合。",
+                "確率の低い順に10等分した組ごとの、予測確率の平均と教師データの児童の実際の割合。",
             )
         )
     return rows
@@ -566,9 +566,9 @@ def _temporal_rows(temporal: dict | None) -> list[tuple[str, str, str, str]]:
         ),
         (
             "時系列検証",
-            "新たに支援中になった児童の再現率",
+            "新たに教師データになった児童の再現率",
             _share(temporal["recall_at_10_newly_labelled"]),
-            f"前回は支援中でなく今回支援中の児童({temporal['newly_labelled']}人)のうち、前回のモデルで上位10%に入った割合。",
+            f"前回は支援状況がなく今回ある児童({temporal['newly_labelled']}人)のうち、前回のモデルで上位10%に入った割合。",
         ),
     ]
 
@@ -590,7 +590,7 @@ def _group_rows(gaps: dict) -> list[tuple[str, str, str, str]]:
                 "グループ差",
                 f"{GROUP_NAMES[column]}: 再現率",
                 f"{_share(inside['recall'])} / {_share(outside['recall'])}",
-                f"該当/非該当の支援中の児童({inside['labelled']}人/{outside['labelled']}人)のうち候補になった割合。",
+                f"該当/非該当の教師データの児童({inside['labelled']}人/{outside['labelled']}人)のうち候補になった割合。",
             ),
         ]
     if "school" in gaps:
@@ -613,14 +613,14 @@ def evaluation_rows(summary: dict) -> pd.DataFrame:
             "交差検証",
             "AUC",
             _number(summary["auc_cv"]),
-            f"{summary['folds']}分割の交差検証で、支援中の児童とそうでない児童を確率で見分けられる度合い"
+            f"{summary['folds']}分割の交差検証で、教師データの児童とそうでない児童を確率で見分けられる度合い"
             "(0.5は当てずっぽう、1は完全)。学習に使っていない児童で測っています。",
         ),
         (
             "交差検証",
-            "児童数 / 支援中の児童",
+            "児童数 / 教師データの児童",
             f"{summary['children']} / {summary['labelled']}",
-            "評価に使った児童と、教師データ(支援中・要対協)の児童の人数。",
+            "評価に使った児童と、教師データ(要対協・支援中・支援歴あり)の児童の人数。",
         ),
         *_top_rows(summary),
         *_calibration_rows(summary),

@@ -3,9 +3,11 @@
 Each row of the 教師データ tab names a source (要対協 ledger, consultation cases, SSW
 support, ...), an optional 記録条件 over that source's fields (for example only open
 cases: ``相談対応状況 = 「対応中」``) and the 支援状況 a matching record gives the child
-(要対協 or 支援中). A child with a matching, linked record of an enabled row gets that
-status; 要対協 wins over 支援中. Children with any status are the model's positive
-labels, and the items of these sources never enter the model (``score.features``).
+(要対協, 支援中, or 支援歴あり for closed cases). A child with a matching, linked record
+of an enabled row gets that status; 要対協 wins over 支援中, 支援中 over 支援歴あり.
+Children with any status are known to services: the model's positive labels (a closed
+case is as much "known" as an open one) and what the candidate list excludes or moves
+down. The items of these sources never enter the model (``score.features``).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Stronger status first: a child on the 要対協 ledger and in an SSW case shows 要対協.
-STATUS_PRIORITY: tuple[str, ...] = ("要対協", "支援中")
+# Stronger status first: a child on the 要対協 ledger and in an SSW case shows 要対協; a
+# child with an open and a closed case shows 支援中. 支援歴あり (a closed case) still means
+# the child is known to services: a label for the model, and shown on the list as such.
+STATUS_PRIORITY: tuple[str, ...] = ("要対協", "支援中", "支援歴あり")
 _HEADERS = ("ソースID", "記録条件", "支援状況", "有効", "説明")
 
 
@@ -178,7 +182,8 @@ def support_status(
         reference_date: The run's 基準日 (for date conditions).
 
     Returns:
-        Series named ``support_status`` on ``children.index``: 「要対協」, 「支援中」 or 「」.
+        Series named ``support_status`` on ``children.index``: 「要対協」, 「支援中」,
+        「支援歴あり」 or 「」.
         The model's label is ``status != ""``.
     """
     index = children.index.astype(str)
@@ -194,5 +199,10 @@ def support_status(
             residents = _matching_residents(store, source, mapping=mapping, reference_date=reference_date)
             status[np.isin(index, list(residents))] = wanted
     counts = status.value_counts()
-    logger.info("教師データ: 要対協 %d 人、支援中 %d 人", counts.get("要対協", 0), counts.get("支援中", 0))
+    logger.info(
+        "教師データ: 要対協 %d 人、支援中 %d 人、支援歴あり %d 人",
+        counts.get("要対協", 0),
+        counts.get("支援中", 0),
+        counts.get("支援歴あり", 0),
+    )
     return status

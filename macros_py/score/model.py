@@ -219,14 +219,14 @@ def _check_labels(labels: np.ndarray) -> tuple[int, int]:
     if positives == 0:
         raise ModelNotFittable(
             "教師データ(すでに支援につながっている児童)が1人もいないため、統計モデルを作れません。"
-            "教師データのソースが取り込まれ、名寄せされているか確認してください。"
+            "教師データタブのソースが有効になっていて、そのソースが取り込まれ、名寄せされているか確認してください。"
         )
     if negatives == 0:
-        raise ModelNotFittable("すべての児童が教師データ(支援中)になっているため、統計モデルを作れません。")
+        raise ModelNotFittable("すべての児童に支援状況(教師データ)があるため、統計モデルを作れません。")
     if positives < MINIMUM_POSITIVES or negatives < MINIMUM_POSITIVES:
         raise ModelNotFittable(
-            f"教師データが少なすぎるため({positives}人)統計モデルを作れません。"
-            f"支援中の児童と、そうでない児童がそれぞれ{MINIMUM_POSITIVES}人以上必要です。"
+            f"教師データが少なすぎるため統計モデルを作れません(支援状況のある児童 {positives}人、"
+            f"ない児童 {negatives}人)。それぞれ{MINIMUM_POSITIVES}人以上必要です。"
         )
     return positives, negatives
 
