@@ -178,29 +178,57 @@ def test_replay_of_the_stored_run_gives_the_same_list(scored):
     assert shown["宛名番号"].astype(str).tolist() == stored["宛名番号"].tolist()
 
 
+RATIONALE = "検証用に書き換えた根拠"
+
+
 @pytest.fixture(scope="module")
 def rescored(scored, tmp_path_factory) -> tuple[Path, dict, dict]:
-    """A copy scored a second time with 支援中の児童の扱い = 除外 (first summary, second summary)."""
+    """A copy scored again with 支援中の児童の扱い = 除外 and きょうだい加点 = 3 (first, second summary).
+
+    The 根拠 of the first 判定ルール row is edited too (it must survive the run).
+    """
     target = tmp_path_factory.mktemp("rescored") / "village"
     shutil.copytree(scored[0].parent, target)
     workbook = target / scored[0].name
     _set(workbook, "settings", _setting("支援中の児童の扱い", "除外"))
+    _set(workbook, "settings", _setting("きょうだい加点", "3"))
+    _set(workbook, ITEM_RULES.key, lambda table: table.assign(根拠=[RATIONALE, *table["根拠"][1:]]))
     result = run_in_file_mode("score", workbook, user_name="tester")
     assert result.ok, result.messages
     return workbook, scored[1], result.to_json()
 
 
-def test_excluding_supported_children_and_the_history_tab(rescored):
+def test_excluding_supported_children_sibling_points_and_the_history_tab(scored, rescored):
     workbook, first, second = rescored
+    before = _tab(scored[0], CANDIDATES)
     table = _tab(workbook, CANDIDATES)
     assert not table["支援状況"].isin(["支援中", "要対協"]).any()
-    assert second["listed"] == len(table) <= first["listed"]
+    assert second["listed"] == len(table)
+    by_sibling = table[table["掲載理由"].str.contains("きょうだい")]
+    assert len(by_sibling) > 0
+    assert (
+        by_sibling["きょうだい"].fillna("") != ""
+    ).all()  # a sibling listed in a type (maybe excluded as supported)
     history = _tab(workbook, SCORE_HISTORY)
     gone = history[history["変化"] == "候補外"]
-    assert first["listed_supported"] > 0
-    assert len(gone) == first["listed_supported"]
+    supported_before = set(before.loc[before["支援状況"].isin(["支援中", "要対協"]), "宛名番号"].astype(str))
+    assert len(supported_before) == first["listed_supported"] > 0
+    assert supported_before <= set(gone["宛名番号"].astype(str))
     assert gone["今回順位"].isna().all() and gone["前回順位"].notna().all()
+    new = history[history["変化"] == "新規"]
+    assert set(by_sibling["宛名番号"].astype(str)) - set(before["宛名番号"].astype(str)) <= set(
+        new["宛名番号"]
+    )
     assert history["前回実行"].str.contains(f"#{first['run_id']}").all()
+
+
+def test_settings_tabs_are_carried_over_by_the_run(rescored):
+    workbook, _first, _second = rescored
+    tables = harvest_workbook(workbook)
+    assert tables[ITEM_RULES.key]["根拠"].iloc[0] == RATIONALE
+    settings = tables["settings"].set_index("項目")["値"]
+    assert settings["支援中の児童の扱い"] == "除外" and settings["きょうだい加点"] == "3"
+    assert len(tables["hardship_types"]) > 0 and len(tables["label_sources"]) > 0
 
 
 def test_a_bad_condition_is_refused_naming_sheet_row_and_column(scored, tmp_path):
