@@ -241,3 +241,12 @@ def test_missing_values_count_as_the_column_average_in_fit_and_prediction():
     assert np.isfinite(probability).all()
     filled = holes.replace(np.inf, np.nan).fillna(holes.replace(np.inf, np.nan).mean())
     assert np.allclose(predict_probability(model, filled), probability)
+
+
+def test_value_features_are_reasons_up_only():
+    pushes = pd.DataFrame(
+        {"late": [0.6, -0.6], "late:値": [0.4, -0.9], "fitness": [0.0, -0.3]}, index=["1", "2"]
+    )
+    up, down = reason_lists(pushes)
+    assert up.tolist() == [[("late", 0.6), ("late:値", 0.4)], []]
+    assert down.tolist() == [[], [("late", -0.6), ("fitness", -0.3)]]

@@ -522,9 +522,15 @@ def _strongest(
         mask = np.broadcast_to(shown, values.shape)
     else:
         mask = present.reindex_like(pushes).fillna(False).to_numpy(dtype=bool) & shown
+    # A value feature is named only as a reason up: item names describe the risky end
+    # ("体重が3パーセンタイル未満"), so "(値)" as a protective factor would read backwards.
+    from macros_py.score.features import VALUE_SUFFIX
+
+    is_value = np.asarray([str(name).endswith(VALUE_SUFFIX) for name in names], dtype=bool)[None, :]
     result = []
     for sign in (1.0, -1.0):
-        signed = np.where(mask & (sign * values >= minimum), sign * values, 0.0)
+        allowed = mask if sign > 0 else mask & ~is_value
+        signed = np.where(allowed & (sign * values >= minimum), sign * values, 0.0)
         order = np.argsort(-signed, axis=1, kind="stable")[:, : min(top, signed.shape[1])]
         result.append((order, np.take_along_axis(signed, order, axis=1)))
     return result
@@ -542,6 +548,7 @@ def reason_lists(
 
     Only features the child actually has count (``present``; default: every feature),
     so a child does not get "生活保護" as a protective factor merely for not receiving it.
+    Value features (``features.VALUE_SUFFIX``) are named as reasons up only.
 
     Args:
         pushes: Output of :func:`contributions`.
