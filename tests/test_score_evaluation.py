@@ -216,3 +216,12 @@ def test_rule_points_dominance_is_reported_with_and_without_a_model():
     assert without.summary["dominance_rules"]["item"] == "absence"
     assert without.rows["区分"].tolist() == ["モデル", "偏り(判定ルール)", "警告"]
     json.dumps(without.summary, ensure_ascii=False)
+
+
+def test_only_constant_features_give_an_unavailable_evaluation():
+    features, labels, ages, groups = planted(300)
+    constant = pd.DataFrame({"a": 1.0, "b": 0.0}, index=features.index)
+    evaluation = evaluate(constant, labels, ages, groups)
+    assert evaluation.summary["available"] is False
+    assert "同じ値" in evaluation.summary["reason"]
+    assert evaluation.warnings == (evaluation.summary["reason"],)
