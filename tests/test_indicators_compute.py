@@ -382,3 +382,52 @@ def test_rules_naming_unknown_fields_are_refused(tiny_store):
             type_names=TYPES,
             mapping=MAPPING,
         )
+
+
+PLUGIN_FILE = """
+import pandas as pd
+from macros_py.plugin_api import ItemSpec, hookimpl
+
+SEEN = []
+
+
+def absence_total(children, records_of):
+    records = records_of("attendance")
+    SEEN.extend(records["resident_id"])
+    return records.groupby("resident_id")["欠席日数"].sum().reindex(children.index)
+
+
+@hookimpl
+def register_items():
+    return [ItemSpec(item_id="absence_total", name="欠席の合計", compute=absence_total, sources=("attendance",))]
+"""
+
+
+def test_plugin_items_are_judged_by_their_rule_row_and_never_see_opted_out_records(tiny_store, tmp_path):
+    from macros_py.plugins import load_plugins
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "absence_plugin.py").write_text(PLUGIN_FILE, encoding="utf-8")
+    plugins = load_plugins(folder, builtin=())
+    rows = [
+        _rule("absent30", "attendance", "最大", 値項目="欠席日数", 判定="値 >= 30"),
+        _rule("absence_total", "プラグイン", "", 判定="値 >= 40", 配点="不登校:1"),
+        _rule("missing_plugin", "プラグイン", ""),
+    ]
+    rules = parse_item_rules(rules_table(rows), type_names=TYPES, mapping=MAPPING)
+    results = compute_items(
+        tiny_store,
+        rules=rules,
+        mapping=MAPPING,
+        reference_date=REFERENCE,
+        resident_source_id="jumin",
+        plugins=plugins,
+    )
+    assert not plugins.problems
+    assert results.values["absence_total"].dropna().to_dict() == {"C1": 35.0, "C2": 8.0}
+    assert not results.hits["absence_total"].any()  # 判定 値 >= 40 from the rule row, not 値 > 0
+    status = results.item_status.set_index("item_id")
+    assert status.loc["absence_total", "available"] and not status.loc["missing_plugin", "available"]
+    module = next(plugin for plugin in plugins.manager.get_plugins() if hasattr(plugin, "SEEN"))
+    assert set(module.SEEN) == {"C1", "C2"}  # C4's family opted out: its record never reaches a plugin
