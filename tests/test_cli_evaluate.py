@@ -143,7 +143,8 @@ def test_cli_evaluate_json_and_table_on_a_workbook_with_a_stored_run(tmp_path):
     done = _cli("--truth", str(tmp_path / "town"), "--workbook", str(workbook), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert set(result["methods"]) == {"rules", "model", "basic_items"}
+    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_priority"}
+    assert result["methods"]["rules_priority"]["listed_at_10pct"] == 0  # no type scores stored: all 0
     for figures in result["methods"].values():
         for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_10pct", "auc"):
             assert key in figures
@@ -221,7 +222,7 @@ def test_evaluate_a_scored_village_through_the_cli(scored_village):
     done = _cli("--truth", str(folder), "--workbook", str(scored_village), "--json", cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert set(result["methods"]) == {"rules", "model", "basic_items"}
+    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_priority"}
     store = open_store(folder / "mimamori.db")
     try:
         with store.engine.connect() as connection:
@@ -230,7 +231,7 @@ def test_evaluate_a_scored_village_through_the_cli(scored_village):
         store.dispose()
     assert result["population"]["children"] == len(children) > 0
     assert result["population"]["not_in_truth"] == 0
-    for method in ("rules", "basic_items"):
+    for method in ("rules", "basic_items", "rules_priority", "model"):
         figures = result["methods"][method]
         assert figures["available"] is True
         for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_5pct", "recall_at_20pct"):
@@ -261,3 +262,34 @@ def test_the_example_model_plugin_is_evaluated_on_the_model_evaluation_tab(score
     rows = harvest_workbook(scored_village)[MODEL_EVALUATION.key]
     assert (rows["区分"] == "プラグインモデル(加点モデル(例))").sum() == 4
     assert not any("register_" in message for message in summary["messages"])
+
+
+def test_rules_priority_is_computed_from_the_stored_type_scores(tmp_path):
+    from macros_py.score.history import encode_config
+    from macros_py.score.types import HardshipType
+    from macros_py.store.tables_score import score_type_scores
+
+    types = (HardshipType(name="虐待", threshold=4.0), HardshipType(name="貧困", threshold=2.0))
+    store = open_store(tmp_path / "mimamori.db")
+    try:
+        _store_a_run(store)
+        with store.engine.begin() as connection:
+            connection.execute(score_runs.update().values(types_json=encode_config(types)))
+            connection.execute(
+                score_type_scores.insert(),
+                [
+                    # 1001: listed in both types -> 2 + max(4/4, 3/2) = 3.5
+                    {"run_id": 2, "resident_id": "1001", "type_name": "虐待", "score": 4.0, "listed": True},
+                    {"run_id": 2, "resident_id": "1001", "type_name": "貧困", "score": 3.0, "listed": True},
+                    # 1002: not listed, 虐待 2 of 4 -> 0.5
+                    {"run_id": 2, "resident_id": "1002", "type_name": "虐待", "score": 2.0, "listed": False},
+                    # a run that is not the latest is ignored
+                    {"run_id": 1, "resident_id": "1003", "type_name": "虐待", "score": 9.0, "listed": True},
+                ],
+            )
+        frame, _reference, _run = read_latest_run(store)
+    finally:
+        store.dispose()
+    assert frame.loc["1001", "rules_priority"] == pytest.approx(3.5)
+    assert frame.loc["1002", "rules_priority"] == pytest.approx(0.5)
+    assert (frame.drop(["1001", "1002"])["rules_priority"] == 0).all()

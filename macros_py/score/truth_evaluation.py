@@ -11,10 +11,13 @@ items hit). Definitions, all per ranking method:
 * Population: the children of the latest score run (``score_children``: residents aged
   0–18 at the reference date, opted-out families already removed); a child of the run
   missing from the truth is left out and counted in ``population["not_in_truth"]``.
-* Scores: ``rules`` = ``score_results.total``; ``model`` = ``score_results.probability``
-  (unavailable when the run had no model); ``basic_items`` = the number of distinct
-  national basic item numbers (基本項目番号 1–19 of the run's 判定ルール) among the
-  child's item hits (``score_items``).
+* Scores: ``rules`` = ``score_results.total`` (the rule points the 候補リスト shows);
+  ``model`` = ``score_results.probability`` (unavailable when the run had no model);
+  ``basic_items`` = the number of distinct national basic item numbers (基本項目番号
+  1–19 of the run's 判定ルール) among the child's item hits (``score_items``);
+  ``rules_priority`` = :func:`macros_py.score.points.rule_priority` over the run's stored
+  type scores (``score_type_scores``): hardship types listed, then the strongest type's
+  score against its bar (the rule method's order when the list sorts by it).
 * "In the top p %": within each age (whole years at the reference date as the run
   stored it; from the truth's birth date when missing), the ``ceil(n × p / 100)`` highest scores of the ``n`` children of
   that age; ties are broken by 宛名番号 (ascending), and a child whose score is 0 or less
@@ -59,11 +62,12 @@ __all__ = [
     "top_by_age",
 ]
 
-METHODS: tuple[str, ...] = ("rules", "model", "basic_items")
+METHODS: tuple[str, ...] = ("rules", "model", "basic_items", "rules_priority")
 METHOD_LABELS: Mapping[str, str] = {
     "rules": "ルール点数",
     "model": "統計モデル",
     "basic_items": "基本項目の数",
+    "rules_priority": "ルール優先度",
 }
 TOP_PERCENTS: tuple[int, ...] = (5, 10, 20)
 _TRUTH_FILES = ("persons.csv", "children.csv")
@@ -356,7 +360,13 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
     """
     from sqlalchemy import select
 
-    from macros_py.store.tables_score import score_children, score_items, score_results, score_runs
+    from macros_py.store.tables_score import (
+        score_children,
+        score_items,
+        score_results,
+        score_runs,
+        score_type_scores,
+    )
 
     with store.engine.connect() as connection:
         run = connection.execute(
@@ -387,6 +397,12 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
             ),
             connection,
         )
+        type_scores = pd.read_sql(
+            select(score_type_scores).where(score_type_scores.c.run_id == run.run_id), connection
+        )
+        types_json = connection.execute(
+            select(score_runs.c.types_json).where(score_runs.c.run_id == run.run_id)
+        ).scalar_one()
     frame = children.astype({"resident_id": str}).drop_duplicates("resident_id").set_index("resident_id")
     results = results.astype({"resident_id": str}).set_index("resident_id")
     frame["rules"] = results["total"].reindex(frame.index).astype("float64")
@@ -395,7 +411,29 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
     basic = hits.assign(number=numbers).dropna(subset=["number"])
     per_child = basic.drop_duplicates(["resident_id", "number"]).groupby("resident_id").size()
     frame["basic_items"] = per_child.reindex(frame.index.astype(str)).fillna(0).astype("float64").to_numpy()
+    frame["rules_priority"] = _rule_priority(type_scores, types_json, frame["age"])
     return frame.sort_index(), pd.Timestamp(run.reference_date), int(run.run_id)
+
+
+def _rule_priority(type_scores: pd.DataFrame, types_json: str, ages: pd.Series) -> pd.Series:
+    """rule_priority over the stored type scores; all missing when it cannot be computed."""
+    try:
+        from macros_py.score.history import decode_config
+        from macros_py.score.points import rule_priority
+
+        types = decode_config(types_json)
+    except Exception:  # an older run or engine: the method is shown as unavailable
+        logger.warning("rule_priority unavailable for this run", exc_info=True)
+        return pd.Series(np.nan, index=ages.index)
+    rows = type_scores.astype({"resident_id": str})
+    names = [hardship.name for hardship in types if hardship.enabled]
+    scores = rows.pivot_table(index="resident_id", columns="type_name", values="score", aggfunc="sum")
+    scores = scores.reindex(index=ages.index, columns=names).fillna(0.0)
+    listed = rows.assign(listed=rows["listed"].astype(bool)).pivot_table(
+        index="resident_id", columns="type_name", values="listed", aggfunc="max"
+    )
+    listed = listed.reindex(index=ages.index, columns=names).fillna(False).astype(bool)
+    return rule_priority(scores, listed, types, pd.to_numeric(ages, errors="coerce"))
 
 
 def evaluate_workbook(workbook_path: str | Path, truth_folder: str | Path) -> dict[str, object]:
