@@ -391,9 +391,12 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
             ),
             connection,
         )
-        hits = pd.read_sql(
+        basic_numbers = _basic_item_numbers(run.rules_json)
+        hits = pd.read_sql(  # only the basic items' hits: a city run stores about a million rows
             select(score_items.c.resident_id, score_items.c.item_id).where(
-                (score_items.c.run_id == run.run_id) & score_items.c.hit.is_(True)
+                (score_items.c.run_id == run.run_id)
+                & score_items.c.hit.is_(True)
+                & score_items.c.item_id.in_(sorted(basic_numbers))
             ),
             connection,
         )
@@ -407,7 +410,7 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
     results = results.astype({"resident_id": str}).set_index("resident_id")
     frame["rules"] = results["total"].reindex(frame.index).astype("float64")
     frame["model"] = results["probability"].reindex(frame.index).astype("float64")
-    numbers = hits["item_id"].astype(str).map(_basic_item_numbers(run.rules_json))
+    numbers = hits["item_id"].astype(str).map(basic_numbers)
     basic = hits.assign(number=numbers).dropna(subset=["number"])
     per_child = basic.drop_duplicates(["resident_id", "number"]).groupby("resident_id").size()
     frame["basic_items"] = per_child.reindex(frame.index.astype(str)).fillna(0).astype("float64").to_numpy()
