@@ -51,6 +51,11 @@ def register_dictionary(master: pd.DataFrame) -> NameDictionary:
     )
 
 
+def _object_column(values: np.ndarray, frame: pd.DataFrame) -> pd.Series:
+    """Values as an object column of ``frame``, like the other prepared columns (no string inference)."""
+    return pd.Series(values, index=frame.index, dtype=object)
+
+
 def _lengths(values: np.ndarray) -> np.ndarray:
     """Length of each text, computed once per distinct value."""
     codes, uniques = pd.factorize(values)
@@ -109,15 +114,15 @@ def split_unspaced_names(prepared: pd.DataFrame, *, register: pd.DataFrame) -> p
     for index, column in enumerate(_NAME_COLUMNS):
         column_values = values[column].copy()  # arrays from pandas may be read-only
         column_values[rows] = np.array([result[index] for result in results], dtype=object)[codes]
-        prepared[column] = column_values
+        prepared[column] = _object_column(column_values, prepared)
     for column in ("surname", "given"):
         loose = prepared[f"{column}_loose"].to_numpy(dtype=object).copy()
         loose[rows] = [
             fold_kanji_loose(value).upper() for value in prepared[column].to_numpy(dtype=object)[rows]
         ]
-        prepared[f"{column}_loose"] = loose
+        prepared[f"{column}_loose"] = _object_column(loose, prepared)
     head = prepared["kana_given_head"].to_numpy(dtype=object).copy()
     head[rows] = [value[:2] for value in prepared["kana_given"].to_numpy(dtype=object)[rows]]
-    prepared["kana_given_head"] = head
+    prepared["kana_given_head"] = _object_column(head, prepared)
     logger.info("cut %d names or readings written without a space", len(rows))
     return prepared
