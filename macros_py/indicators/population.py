@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from macros_py.indicators.records import SourceCache, fetch_rows, typed_values
+from macros_py.indicators.records import SourceCache, fetch_rows, rows_frame, typed_values
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import current_records_query
 from macros_py.store import Store
@@ -96,8 +96,7 @@ def age_in_months(birth: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
 def _fetch_master(store: Store, source_id: str) -> pd.DataFrame:
     current = current_records_query(source_id).subquery()
     names = [*_MASTER_COLUMNS, "values_json"]
-    rows = fetch_rows(store, select(*[current.c[c] for c in names]))
-    return pd.DataFrame(rows, columns=names, dtype=object)
+    return rows_frame(fetch_rows(store, select(*[current.c[c] for c in names])), names)
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -146,8 +145,10 @@ def household_view(master: pd.DataFrame, reference_date: pd.Timestamp) -> pd.Dat
     is_child = ((age <= CHILD_MAX_AGE) & (age >= 0)).to_numpy()
     household = pd.factorize(master["household_id"].to_numpy(dtype=object))[0].astype(np.int64)
     has_children = np.bincount(household[is_child], minlength=household.max() + 1 if len(household) else 0)
-    grand = relationship.str.contains("|".join(_GRANDPARENT_WORDS)).to_numpy(dtype=bool)
-    parentish = relationship.str.contains("|".join(_PARENT_WORDS)).to_numpy(dtype=bool) & ~grand
+    codes, kinds = pd.factorize(relationship.to_numpy(dtype=object))  # a handful of 続柄 texts
+    kinds = pd.Series(list(kinds) + [""], dtype=object)
+    grand = kinds.str.contains("|".join(_GRANDPARENT_WORDS)).to_numpy(dtype=bool)[codes]
+    parentish = kinds.str.contains("|".join(_PARENT_WORDS)).to_numpy(dtype=bool)[codes] & ~grand
     role = np.select(
         [is_child, ~is_child & grand, ~is_child & parentish & (has_children[household] > 0)],
         ["child", "grandparent", "guardian"],
