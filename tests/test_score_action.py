@@ -259,3 +259,26 @@ def test_without_labels_the_run_goes_on_without_a_model(scored, tmp_path):
     assert any("統計モデルを作れなかった" in message for message in result.messages)
     table = _tab(workbook, CANDIDATES)
     assert len(table) > 0 and table["確率"].isna().all()
+
+
+def test_before_any_link_run_the_score_is_refused_in_japanese(tmp_path):
+    workbook = build_workbook(tmp_path / "mimamori.xlsm")
+    result = run_in_file_mode("score", workbook, user_name="tester")
+    assert result.ok is False
+    assert "名寄せがまだ実行されていない" in result.messages[0]
+    with sqlite3.connect(tmp_path / "mimamori.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM score_runs").fetchone()[0] == 0
+    log = harvest_workbook(workbook)["log"]
+    assert log["内容"].str.contains("名寄せがまだ実行されていない").any()
+
+
+def test_no_children_at_the_reference_date_is_refused_and_nothing_stored(scored, tmp_path):
+    workbook = _copy(scored, tmp_path)
+    _set(workbook, "settings", _setting("基準日", "2100-04-01"))
+    with sqlite3.connect(workbook.parent / "mimamori.db") as connection:
+        before = connection.execute("SELECT COUNT(*) FROM score_runs").fetchone()[0]
+    result = run_in_file_mode("score", workbook, user_name="tester")
+    assert result.ok is False
+    assert "対象の児童" in result.messages[0] and "jumin" in result.messages[0]
+    with sqlite3.connect(workbook.parent / "mimamori.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM score_runs").fetchone()[0] == before

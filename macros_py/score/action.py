@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from macros_py.actions import ActionContext, ActionResult
+from macros_py.link.query import latest_run_id as latest_link_run
 from macros_py.plugins import load_plugins
 from macros_py.score.history import history_rows, inputs_fingerprint, write_run
 from macros_py.score.pipeline import (
@@ -148,6 +149,24 @@ def _plugin_model_step(plugins, features, support, items):
     return evaluate_plugin_models(plugins, features, labels, ages, seed=0)
 
 
+NOT_LINKED = (
+    "名寄せがまだ実行されていないため、判定できません(データベースには何も記録していません)。"
+    "「取込」と「名寄せ」を実行してから、もう一度「判定」を押してください。"
+)
+
+
+def _no_children(resident_source_id: str) -> str:
+    return (
+        f"対象の児童(基準日に0〜18歳の住民)が住民記録(ソースID「{resident_source_id}」)にいないため、"
+        "判定できません(データベースには何も記録していません)。住民記録を取り込み、設定タブの基準日を確かめてください。"
+    )
+
+
+def _refused(user: str, message: str) -> ActionResult:
+    log = pd.DataFrame([_log_row(user, "エラー", message)], columns=LOG.headers)
+    return ActionResult("score", False, summary={"listed": 0}, tables={LOG.key: log}, messages=[message])
+
+
 def score_action(context: ActionContext) -> ActionResult:
     """Action ``score`` (判定): rank the children and write the 候補リスト, モデル評価, 係数 and 履歴 tabs.
 
@@ -157,8 +176,12 @@ def score_action(context: ActionContext) -> ActionResult:
     started = time.perf_counter()
     user = context.user_name
     config = parse_score_config(context.tables, context.settings)
+    if latest_link_run(context.store) is None:
+        return _refused(user, NOT_LINKED)
     plugins = load_plugins(context.settings.plugins_path(context.workbook_dir))
     items = _items_step(context, config, plugins)
+    if len(items.children) == 0:
+        return _refused(user, _no_children(context.settings.resident_source_id))
     support = _support_step(context, config, items)
     model, features, warning = fit_step(items, support, config=config)
     run = stored_run(items, support, config=config, reference_date=context.reference_date(), model=model)
