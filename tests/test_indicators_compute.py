@@ -394,6 +394,7 @@ SEEN = []
 def absence_total(children, records_of):
     records = records_of("attendance")
     SEEN.extend(records["resident_id"])
+    assert "遅刻回数" in records.columns  # every value field, also those no rule names
     return records.groupby("resident_id")["欠席日数"].sum().reindex(children.index)
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from macros_py.indicators.aggregate import aggregate_per_person, change_per_person, kept_records
 from macros_py.indicators.population import build_population
-from macros_py.indicators.records import SourceCache
+from macros_py.indicators.records import SourceCache, linked_source_records
 from macros_py.indicators.rules import PLUGIN_SOURCE, ItemRule
 from macros_py.indicators.scopes import COMBINE, scope_pairs, scoped_values
 from macros_py.ingest.mapping import MappingConfig
@@ -72,8 +72,21 @@ class _Sources:
         return self._coded[(source_id, True)]
 
     def for_plugin(self, source_id: str) -> pd.DataFrame:
-        """What a plugin's ``records_of`` returns: the records without the person code."""
-        return self.current(source_id).drop(columns="person").copy()
+        """What a plugin's ``records_of`` returns: every value field, without the person code."""
+        key = (f"\0{source_id}", False)
+        if key not in self._coded:
+            cache = self.cache
+            frame = pd.DataFrame(columns=["resident_id"])
+            if source_id in cache.known:
+                frame = linked_source_records(
+                    cache.store,
+                    source_id,
+                    mapping=cache.mapping,
+                    resident_source_id=cache.resident_source_id,
+                    linked=cache.linked,
+                )
+            self._coded[key] = self._with_person(frame)
+        return self._coded[key].drop(columns="person").copy()
 
     def extract_date(self, source_id: str) -> pd.Timestamp:
         return self.cache.extract_date(source_id)
