@@ -61,7 +61,15 @@ STATUS = pd.DataFrame(
 DEFAULT_OPTIONS = CandidateOptions()
 
 
-def _rank(options=DEFAULT_OPTIONS, support=None, probability=None, by_model=None, first=None, final=None):
+def _rank(
+    options=DEFAULT_OPTIONS,
+    support=None,
+    probability=None,
+    by_model=None,
+    first=None,
+    final=None,
+    priority=None,
+):
     first = (
         first
         if first is not None
@@ -73,6 +81,7 @@ def _rank(options=DEFAULT_OPTIONS, support=None, probability=None, by_model=None
     final = final if final is not None else first
     return rank_children(
         totals=pd.Series([6.0, 2.0, 2.0, 0.0, 0.0], index=IDS),
+        priority=priority,
         probability=probability,
         first=first,
         final=final,
@@ -109,6 +118,15 @@ def test_order_by_probability_and_model_listing():
     ranking = _rank(CandidateOptions(order="確率"), probability=probability, by_model=by_model)
     assert ranking.loc[ranking["listed"]].sort_values("rank").index.tolist() == ["003", "004", "001"]
     assert ranking.loc["004", "reason"] == "確率"
+
+
+def test_the_rule_priority_orders_the_list_while_the_points_stay_as_shown():
+    priority = pd.Series(
+        [1.5, 0.0, 2.25, 0.0, 0.0], index=IDS
+    )  # 003's strongest type is further over its bar
+    ranking = _rank(priority=priority)
+    assert ranking.loc[ranking["listed"]].sort_values("rank").index.tolist() == ["003", "001"]
+    assert ranking.loc["001", "total"] == 6.0 and ranking.loc["003", "priority"] == 2.25
 
 
 def test_sibling_of_a_listed_child_is_marked():

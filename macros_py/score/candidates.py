@@ -119,6 +119,7 @@ def _listed_types(listed: pd.DataFrame) -> pd.Series:
 def rank_children(
     *,
     totals: pd.Series,
+    priority: pd.Series | None = None,
     probability: pd.Series | None,
     first: pd.DataFrame,
     final: pd.DataFrame,
@@ -132,6 +133,9 @@ def rank_children(
 
     Args:
         totals: 点数 per child (rule scores summed over types, after きょうだい加点).
+        priority: The rule order per child (:func:`macros_py.score.points.rule_priority`:
+            types listed, then the strongest type against its bar); ``None`` orders by
+            ``totals``. 点数 stays the displayed figure; this only decides the order.
         probability: Model probability per child, or None without a model.
         first: Listed per type before きょうだい加点; ``final``: after it.
         grades: Grade per type (blank when none).
@@ -143,8 +147,8 @@ def rank_children(
 
     Returns:
         Frame indexed by resident_id (sorted) with ``rank`` (Int64, NA when not listed),
-        ``listed``, ``total``, ``grade``, ``probability``, ``types``, ``support_status``,
-        ``reason``.
+        ``listed``, ``total``, ``priority``, ``grade``, ``probability``, ``types``,
+        ``support_status``, ``reason``.
     """
     index = totals.index
     status = support.reindex(index).fillna("").astype(str)
@@ -157,6 +161,7 @@ def rank_children(
         {
             "listed": listed,
             "total": totals.astype(float).round(6),
+            "priority": (totals if priority is None else priority.reindex(index)).astype(float).round(6),
             "grade": _best_grade(grades, final),
             "probability": chance.astype(float).round(6),
             "types": _listed_types(final),
@@ -167,7 +172,7 @@ def rank_children(
     )
     frame.loc[~frame["listed"], "reason"] = ""
     demoted = supported.astype(int) if options.supported_children == "順位を下げる" else 0
-    keys = ("probability", "total") if options.order == "確率" else ("total", "probability")
+    keys = ("probability", "priority") if options.order == "確率" else ("priority", "probability")
     order = pd.DataFrame(
         {
             "demoted": demoted,

@@ -208,6 +208,7 @@ def _result_rows(run_id: int, ranking: pd.DataFrame, candidates: pd.DataFrame) -
             "rank": [None if pd.isna(value) else int(value) for value in ranking["rank"]],
             "listed": ranking["listed"].to_numpy(bool).tolist(),
             "total": ranking["total"].to_numpy(float),
+            "priority": ranking["priority"].to_numpy(float),
             "grade": ranking["grade"].to_numpy(object),
             "probability": [None if pd.isna(value) else float(value) for value in ranking["probability"]],
             "types": ranking["types"].to_numpy(object),

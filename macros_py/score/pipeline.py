@@ -290,7 +290,7 @@ def _model_step(run: StoredRun, model, rules: Sequence):
 
 def list_run(run: StoredRun, *, rules: Sequence, types: Sequence, model) -> Listing:
     """Score, select, rank and explain from a run's stored inputs (the run and its replay)."""
-    from macros_py.score.points import rule_total, type_scores
+    from macros_py.score.points import rule_priority, rule_total, type_scores
 
     options = CandidateOptions(
         supported_children=run.settings["supported_children"],
@@ -305,6 +305,7 @@ def list_run(run: StoredRun, *, rules: Sequence, types: Sequence, model) -> List
     probability, by_model, features, reasons = _model_step(run, model, rules)
     ranking = rank_children(
         totals=rule_total(scores).reindex(run.children.index).fillna(0.0),
+        priority=rule_priority(scores, final, types, ages).reindex(run.children.index).fillna(0.0),
         probability=probability,
         first=first,
         final=final,

@@ -65,6 +65,7 @@ score_results = Table(
     Column("rank", Integer, nullable=True),
     Column("listed", Boolean, nullable=False),
     Column("total", Float, nullable=False),
+    Column("priority", Float, nullable=True),  # the rule order (score.points.rule_priority)
     Column("grade", String(8), nullable=True),
     Column("probability", Float, nullable=True),
     Column("types", Text, nullable=True),  # listed hardship types, "・"-joined
