@@ -282,3 +282,39 @@ def test_no_children_at_the_reference_date_is_refused_and_nothing_stored(scored,
     assert "対象の児童" in result.messages[0] and "jumin" in result.messages[0]
     with sqlite3.connect(workbook.parent / "mimamori.db") as connection:
         assert connection.execute("SELECT COUNT(*) FROM score_runs").fetchone()[0] == before
+
+
+def test_a_family_opting_out_later_is_removed_from_earlier_runs_too(scored, tmp_path):
+    workbook = _copy(scored, tmp_path)
+    listed = _tab(workbook, CANDIDATES)
+    child = listed.loc[listed["きょうだい"].fillna("") != ""].iloc[0]
+    resident = str(child["宛名番号"])
+    opt_out = next((workbook.parent / "exports" / "こども家庭センター").glob("不同意書_*.csv"))
+    text = opt_out.read_text(encoding="cp932")
+    opt_out.write_text(text + f"F9999,{resident},{child['氏名']},,R07/11/01\n", encoding="cp932")
+    with sqlite3.connect(workbook.parent / "mimamori.db") as connection:
+        household = connection.execute(
+            "SELECT household_id FROM score_children WHERE resident_id = ?", (resident,)
+        ).fetchone()[0]
+        family = {
+            row[0]
+            for row in connection.execute(
+                "SELECT resident_id FROM score_children WHERE household_id = ?", (household,)
+            )
+        }
+    assert len(family) >= 2
+    assert run_in_file_mode("import", workbook, user_name="tester").ok
+    assert run_in_file_mode("link", workbook, user_name="tester").ok
+    result = run_in_file_mode("score", workbook, user_name="tester")
+    assert result.ok, result.messages
+    with sqlite3.connect(workbook.parent / "mimamori.db") as connection:
+        assert connection.execute("SELECT COUNT(DISTINCT run_id) FROM score_runs").fetchone()[0] >= 2
+        for table in SCORE_TABLES[1:]:
+            marks = ",".join("?" for _ in family)
+            found = connection.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE resident_id IN ({marks})", list(family)
+            )
+            assert found.fetchone()[0] == 0, table
+    for sheet in (CANDIDATES, SCORE_HISTORY):
+        shown = _tab(workbook, sheet)
+        assert not set(shown["宛名番号"].astype(str)) & family

@@ -89,6 +89,16 @@ def _evaluation_step(features, support, items, model, listing, rules):
     )
 
 
+def _opted_out_ids(context: ActionContext, config) -> list[str]:
+    """Children named on a current 不同意書 (to purge earlier runs; never written anywhere)."""
+    from macros_py.indicators.records import linked_source_records
+
+    if not any(source.source_id == OPT_OUT_SOURCE for source in config.mapping.sources):
+        return []
+    records = linked_source_records(context.store, OPT_OUT_SOURCE, mapping=config.mapping, fields=[])
+    return sorted(set(records["resident_id"].dropna().astype(str)))
+
+
 def _coefficients(model, features, items, rules) -> pd.DataFrame:
     from macros_py.score.features import feature_presence
 
@@ -149,6 +159,7 @@ def _plugin_model_step(plugins, features, support, items):
     return evaluate_plugin_models(plugins, features, labels, ages, seed=0)
 
 
+OPT_OUT_SOURCE = "opt_out"  # the 不同意書 source (compute_items' default)
 NOT_LINKED = (
     "名寄せがまだ実行されていないため、判定できません(データベースには何も記録していません)。"
     "「取込」と「名寄せ」を実行してから、もう一度「判定」を押してください。"
@@ -217,7 +228,13 @@ def score_action(context: ActionContext) -> ActionResult:
     summary.update({"inputs_fingerprint": fingerprint, "history": history["変化"].value_counts().to_dict()})
     # Stored last: a run that failed before this point leaves nothing in the store.
     summary["run_id"] = write_run(
-        context.store, run, user_name=user, fingerprint=fingerprint, listing=listing, summary=summary
+        context.store,
+        run,
+        user_name=user,
+        fingerprint=fingerprint,
+        listing=listing,
+        summary=summary,
+        opted_out_ids=_opted_out_ids(context, config),
     )
     counts = _counts_text(summary, time.perf_counter() - started)
     messages = [counts] + ([warning] if warning else [])

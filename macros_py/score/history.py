@@ -42,6 +42,7 @@ __all__ = [
     "latest_run_id",
     "load_run",
     "previous_run_id",
+    "purge_opted_out",
     "replay_run",
     "run_scores",
     "stored_candidates",
@@ -260,6 +261,7 @@ def write_run(
     fingerprint: str,
     listing,
     summary: dict,
+    opted_out_ids: Sequence[str] = (),
 ) -> int:
     """Store one run in a single transaction; returns its run_id.
 
@@ -268,8 +270,11 @@ def write_run(
         fingerprint: :func:`inputs_fingerprint` of the inputs.
         listing: The ``score.pipeline.Listing`` (ranking, candidates, type scores).
         summary: The action's JSON summary.
+        opted_out_ids: Children named on a 不同意書 now: they and their households are
+            removed from earlier runs in the same transaction (see :func:`purge_opted_out`).
     """
     with store.engine.begin() as connection:
+        purge_opted_out(connection, opted_out_ids)
         run_id = connection.execute(
             score_runs.insert().values(
                 created_at=datetime.now(),
@@ -395,6 +400,32 @@ def replay_run(store: Store, run_id: int) -> pd.DataFrame:
     from macros_py.score.pipeline import replay_listing
 
     return replay_listing(load_run(store, run_id)).candidates
+
+
+def purge_opted_out(connection, resident_ids: Sequence[str]) -> int:
+    """Remove from every stored run the children of families who have since opted out.
+
+    ``resident_ids`` are the children named on a 不同意書; their whole household (as each
+    run stored it) goes. Those runs can no longer be replayed in full, by design.
+    Returns the number of children removed from stored runs.
+    """
+    named = sorted({str(resident) for resident in resident_ids})
+    if not named:
+        return 0
+    households = select(score_children.c.household_id).where(
+        score_children.c.resident_id.in_(named) & score_children.c.household_id.is_not(None)
+    )
+    family = select(score_children.c.resident_id).where(
+        score_children.c.resident_id.in_(named) | score_children.c.household_id.in_(households)
+    )
+    residents = sorted({row[0] for row in connection.execute(family.distinct())})
+    for start in range(0, len(residents), 500):
+        chunk = residents[start : start + 500]
+        for table in (score_items, score_results, score_type_scores, score_children):
+            connection.execute(delete(table).where(table.c.resident_id.in_(chunk)))
+    if residents:
+        logger.info("removed %d children of opted-out families from stored score runs", len(residents))
+    return len(residents)
 
 
 def delete_runs(store: Store, run_ids: Sequence[int]) -> None:
