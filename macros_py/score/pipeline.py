@@ -372,10 +372,13 @@ def coefficient_rows(
     from macros_py.score.features import VALUE_SUFFIX, feature_labels
 
     names = feature_labels(model.feature_names, rules)
+    # The fitted coefficients are per standard deviation and before calibration; staff read
+    # the calibrated effect of having an item (per unit) or of one SD more of a value.
+    per_unit, per_sd = model.per_unit_effects(), model.per_sd_effects()
     rows = []
     for position, feature in enumerate(model.feature_names):
-        coefficient = float(model.coefficients[position])
         is_value = feature.endswith(VALUE_SUFFIX)
+        coefficient = float(per_sd[position] if is_value else per_unit[position])
         if presence is not None and feature in presence.columns:
             count = int(presence[feature].sum())
         else:
