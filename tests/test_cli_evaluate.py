@@ -127,7 +127,7 @@ def test_read_latest_run_known_answer(tmp_path):
         store.dispose()
     assert run_id == 2 and reference_date == pd.Timestamp("2025-12-01")
     assert list(frame.index) == [str(1000 + i) for i in range(10)]
-    assert frame.loc["1002", "rules"] == 9.0 and frame.loc["1009", "model"] == pytest.approx(0.55)
+    assert frame.loc["1002", "rules_points"] == 9.0 and frame.loc["1009", "model"] == pytest.approx(0.55)
     assert frame["basic_items"].tolist() == [0, 2, 1, 0, 0, 0, 0, 0, 0, 0]
     assert (frame["age"] == 10).all()
 
@@ -143,13 +143,13 @@ def test_cli_evaluate_json_and_table_on_a_workbook_with_a_stored_run(tmp_path):
     done = _cli("--truth", str(tmp_path / "town"), "--workbook", str(workbook), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_priority"}
-    assert result["methods"]["rules_priority"]["listed_at_10pct"] == 0  # no type scores stored: all 0
+    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_points"}
+    assert result["methods"]["rules"]["listed_at_10pct"] == 0  # no type scores stored: all 0
     for figures in result["methods"].values():
         for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_10pct", "auc"):
             assert key in figures
-    # One age of 10 children: the top 10 % is one child. Rules: 1002 (score 9, unknown, in hardship).
-    rules = result["methods"]["rules"]
+    # One age of 10 children: the top 10 % is one child. Points: 1002 (score 9, unknown, in hardship).
+    rules = result["methods"]["rules_points"]
     assert rules["listed_at_10pct"] == 1 and rules["precision_at_10pct"] == 1.0
     assert rules["recall_unknown_at_10pct"] == 0.5  # 1002 of 1002 and 1007
     assert result["methods"]["model"]["precision_at_10pct"] == 0.0  # 1009 has the top probability
@@ -222,7 +222,7 @@ def test_evaluate_a_scored_village_through_the_cli(scored_village):
     done = _cli("--truth", str(folder), "--workbook", str(scored_village), "--json", cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_priority"}
+    assert set(result["methods"]) == {"rules", "model", "basic_items", "rules_points"}
     store = open_store(folder / "mimamori.db")
     try:
         with store.engine.connect() as connection:
@@ -231,7 +231,7 @@ def test_evaluate_a_scored_village_through_the_cli(scored_village):
         store.dispose()
     assert result["population"]["children"] == len(children) > 0
     assert result["population"]["not_in_truth"] == 0
-    for method in ("rules", "basic_items", "rules_priority", "model"):
+    for method in ("rules", "basic_items", "rules_points", "model"):
         figures = result["methods"][method]
         assert figures["available"] is True
         for key in ("recall_unknown_at_10pct", "precision_at_10pct", "recall_at_5pct", "recall_at_20pct"):
@@ -239,7 +239,7 @@ def test_evaluate_a_scored_village_through_the_cli(scored_village):
         assert 0.0 <= figures["auc"] <= 1.0
     # The truth folder itself is accepted too, and the table is Japanese.
     table = _cli("--truth", str(folder / "truth"), "--workbook", str(scored_village), cwd=folder)
-    assert table.returncode == 0 and "ルール点数" in table.stdout and "基本項目の数" in table.stdout
+    assert table.returncode == 0 and "判定ルール" in table.stdout and "基本項目の数" in table.stdout
 
 
 def test_the_example_item_plugin_reaches_the_stored_run(scored_village):
@@ -264,7 +264,7 @@ def test_the_example_model_plugin_is_evaluated_on_the_model_evaluation_tab(score
     assert not any("register_" in message for message in summary["messages"])
 
 
-def test_rules_priority_is_computed_from_the_stored_type_scores(tmp_path):
+def test_the_rules_method_is_the_priority_computed_from_the_stored_type_scores(tmp_path):
     from macros_py.score.history import encode_config
     from macros_py.score.types import HardshipType
     from macros_py.store.tables_score import score_type_scores
@@ -290,6 +290,6 @@ def test_rules_priority_is_computed_from_the_stored_type_scores(tmp_path):
         frame, _reference, _run = read_latest_run(store)
     finally:
         store.dispose()
-    assert frame.loc["1001", "rules_priority"] == pytest.approx(3.5)
-    assert frame.loc["1002", "rules_priority"] == pytest.approx(0.5)
-    assert (frame.drop(["1001", "1002"])["rules_priority"] == 0).all()
+    assert frame.loc["1001", "rules"] == pytest.approx(3.5)
+    assert frame.loc["1002", "rules"] == pytest.approx(0.5)
+    assert (frame.drop(["1001", "1002"])["rules"] == 0).all()

@@ -169,7 +169,7 @@ def test_compare_methods_population_ages_and_unavailable_model(tmp_path):
     with_ages = compare_methods(scores.assign(age=[8, 8, 8, 8]), truth, reference_date=REFERENCE)
     assert with_ages["methods"]["basic_items"]["listed_at_10pct"] == 1
     table = format_table(result)
-    assert "ルール点数" in table and "統計モデル" in table and "(なし)" in table
+    assert "判定ルール" in table and "統計モデル" in table and "(なし)" in table
     assert "未把握の困難児の検出率(上位10%)" in table
 
 

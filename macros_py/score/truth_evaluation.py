@@ -4,20 +4,21 @@ This is the ONLY module that reads the synthetic truth (``truth/persons.csv`` an
 ``truth/children.csv`` written by :mod:`macros_py.synth.truth`). The scoring engine never
 imports it; ``mimamori evaluate`` does, after a ``score`` run.
 
-Three rankings of the same children are compared: ``rules`` (the rule total), ``model``
-(the calibrated probability) and ``basic_items`` (the plain count of national basic
-items hit). Definitions, all per ranking method:
+Rankings of the same children are compared: ``rules`` (the rule method's order),
+``model`` (the calibrated probability), ``basic_items`` (the plain count of national basic
+items hit) and, for comparison, ``rules_points`` (rule points summed over types). Definitions, all per ranking method:
 
 * Population: the children of the latest score run (``score_children``: residents aged
   0–18 at the reference date, opted-out families already removed); a child of the run
   missing from the truth is left out and counted in ``population["not_in_truth"]``.
-* Scores: ``rules`` = ``score_results.total`` (the rule points the 候補リスト shows);
+* Scores: ``rules`` = :func:`macros_py.score.points.rule_priority` over the run's stored
+  type scores (``score_type_scores``): hardship types listed, then the strongest type's
+  score against its bar — the order in which the 候補リスト ranks by 点数;
   ``model`` = ``score_results.probability`` (unavailable when the run had no model);
   ``basic_items`` = the number of distinct national basic item numbers (基本項目番号
   1–19 of the run's 判定ルール) among the child's item hits (``score_items``);
-  ``rules_priority`` = :func:`macros_py.score.points.rule_priority` over the run's stored
-  type scores (``score_type_scores``): hardship types listed, then the strongest type's
-  score against its bar (the rule method's order when the list sorts by it).
+  ``rules_points`` = ``score_results.total`` (the rule points the 候補リスト shows, summed
+  over types; shown for comparison, it is not the list's order).
 * "In the top p %": within each age (whole years at the reference date as the run
   stored it; from the truth's birth date when missing), the ``ceil(n × p / 100)`` highest scores of the ``n`` children of
   that age; ties are broken by 宛名番号 (ascending), and a child whose score is 0 or less
@@ -62,12 +63,12 @@ __all__ = [
     "top_by_age",
 ]
 
-METHODS: tuple[str, ...] = ("rules", "model", "basic_items", "rules_priority")
+METHODS: tuple[str, ...] = ("rules", "model", "basic_items", "rules_points")
 METHOD_LABELS: Mapping[str, str] = {
-    "rules": "ルール点数",
+    "rules": "判定ルール",
     "model": "統計モデル",
     "basic_items": "基本項目の数",
-    "rules_priority": "ルール優先度",
+    "rules_points": "点数の単純合計",
 }
 TOP_PERCENTS: tuple[int, ...] = (5, 10, 20)
 _TRUTH_FILES = ("persons.csv", "children.csv")
@@ -408,13 +409,13 @@ def read_latest_run(store) -> tuple[pd.DataFrame, pd.Timestamp, int]:
         ).scalar_one()
     frame = children.astype({"resident_id": str}).drop_duplicates("resident_id").set_index("resident_id")
     results = results.astype({"resident_id": str}).set_index("resident_id")
-    frame["rules"] = results["total"].reindex(frame.index).astype("float64")
+    frame["rules_points"] = results["total"].reindex(frame.index).astype("float64")
     frame["model"] = results["probability"].reindex(frame.index).astype("float64")
     numbers = hits["item_id"].astype(str).map(basic_numbers)
     basic = hits.assign(number=numbers).dropna(subset=["number"])
     per_child = basic.drop_duplicates(["resident_id", "number"]).groupby("resident_id").size()
     frame["basic_items"] = per_child.reindex(frame.index.astype(str)).fillna(0).astype("float64").to_numpy()
-    frame["rules_priority"] = _rule_priority(type_scores, types_json, frame["age"])
+    frame["rules"] = _rule_priority(type_scores, types_json, frame["age"])
     return frame.sort_index(), pd.Timestamp(run.reference_date), int(run.run_id)
 
 
