@@ -26,8 +26,6 @@ from macros_py.book.harvest import harvest_workbook
 from macros_py.config.defaults import default_tables
 from macros_py.sheets import LINK_REVIEW, LOG, SETTINGS
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
 def workbook(tmp_path) -> Path:
@@ -166,7 +164,7 @@ def test_failed_write_leaves_the_original_intact(tmp_path, backups):
         [sys.executable, "-m", "macros_py.cli", "run", "check_settings", "--workbook", str(path)],
         capture_output=True,
         text=True,
-        cwd=REPOSITORY,
+        cwd=tmp_path,  # not the repository: its own mimamori.log may already exceed the limit
         preexec_fn=_limit_file_size,
         timeout=300,
     )
