@@ -197,7 +197,7 @@ def support_status(
                 logger.warning("教師データのソース %s は取込設定にありません", source.source_id)
                 continue
             residents = _matching_residents(store, source, mapping=mapping, reference_date=reference_date)
-            status[np.isin(index, list(residents))] = wanted
+            status[index.isin(residents)] = wanted  # hashed: np.isin sorts unicode arrays (5 s on a city)
     counts = status.value_counts()
     logger.info(
         "教師データ: 要対協 %d 人、支援中 %d 人、支援歴あり %d 人",
