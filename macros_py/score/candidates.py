@@ -236,20 +236,33 @@ def _item_reasons(
 
 
 def _siblings_text(listed_ids: pd.Index, children: pd.DataFrame, ranks: pd.Series) -> list[str]:
-    """Siblings (same 世帯番号) of each listed child: 氏名, with 順位 when listed."""
-    household = children["household_id"].fillna("").astype(str)
-    members = household[household != ""].groupby(household[household != ""]).groups
-    texts = []
-    for resident in listed_ids:
-        own = household.get(resident, "")
-        others = [other for other in members.get(own, []) if other != resident] if own else []
-        parts = []
-        ranked = [(int(ranks[o]) if o in ranks.index and not pd.isna(ranks[o]) else None, o) for o in others]
-        for rank, other in sorted(ranked, key=lambda pair: (pair[0] is None, pair[0] or 0, pair[1])):
-            name = str(children.at[other, "name"] or "")
-            parts.append(f"{name}({rank}位)" if rank is not None else name)
-        texts.append("、".join(parts))
-    return texts
+    """Siblings (same 世帯番号) of each listed child: 氏名, with 順位 when listed.
+
+    Ranked siblings come first by rank, then the others by 宛名番号. Column-wise (one merge
+    per run): a loop over the listed children took 5 s on a city.
+    """
+    people = pd.DataFrame(
+        {
+            "other": children.index.astype(str),
+            "household": children["household_id"].fillna("").astype(str).to_numpy(dtype=object),
+            "name": children["name"].fillna("").astype(str).to_numpy(dtype=object),
+        }
+    )
+    people = people[people["household"] != ""]
+    listed = pd.Index(listed_ids.astype(str), dtype=object)
+    wanted = people.loc[people["other"].isin(listed), ["other", "household"]].rename(
+        columns={"other": "resident"}
+    )
+    pairs = wanted.merge(people, on="household")
+    pairs = pairs[pairs["resident"] != pairs["other"]]
+    rank_by_id = pd.Series(ranks.to_numpy(), index=ranks.index.astype(str))
+    rank = pd.to_numeric(rank_by_id.reindex(pairs["other"].to_numpy()), errors="coerce").to_numpy(dtype=float)
+    pairs = pairs.assign(unranked=np.isnan(rank), rank=np.nan_to_num(rank, nan=0.0))
+    pairs = pairs.sort_values(["resident", "unranked", "rank", "other"], kind="stable")
+    rank_text = pairs["rank"].astype(np.int64).astype(str)
+    pairs["text"] = np.where(pairs["unranked"], pairs["name"], pairs["name"] + "(" + rank_text + "位)")
+    joined = pairs.groupby("resident", sort=False)["text"].agg("、".join)
+    return joined.reindex(listed).fillna("").tolist()
 
 
 def _age_text(value) -> object:

@@ -102,14 +102,21 @@ def feature_presence(results, features: pd.DataFrame) -> pd.DataFrame:
     protective factor of the absence item, while a high value of an item the model finds
     protective (say a fitness score) is.
     """
+    # One alignment for all columns: reindexing each column by a city's 50,000 text ids cost 4 s.
+    values = (
+        results.values
+        if results.values.index.equals(features.index)
+        else results.values.reindex(features.index)
+    )
+    hits = results.hits if results.hits.index.equals(features.index) else results.hits.reindex(features.index)
     present = {}
     for name in features.columns:
         if name.endswith(VALUE_SUFFIX):
-            item = name[: -len(VALUE_SUFFIX)]
-            recorded = results.values[item].reindex(features.index).notna()
-            present[name] = recorded & (features[name] > features[name].mean())
+            recorded = values[name[: -len(VALUE_SUFFIX)]].notna().to_numpy()
+            column = features[name].to_numpy(dtype=np.float64)
+            present[name] = recorded & (column > np.nanmean(column))
         else:
-            present[name] = results.hits[name].reindex(features.index).fillna(False).astype(bool)
+            present[name] = hits[name].fillna(False).to_numpy(dtype=bool)
     return pd.DataFrame(present, index=features.index, columns=features.columns)
 
 
