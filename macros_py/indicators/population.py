@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from macros_py.indicators.records import SourceCache, fetch_rows, rows_frame, typed_values
+from macros_py.indicators.records import RECORD_COLUMNS, SourceCache, fetch_rows, rows_frame, typed_values
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import current_records_query
 from macros_py.store import Store
@@ -93,9 +93,11 @@ def age_in_months(birth: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
     return (months - (born.dt.day > reference_date.day).astype(int)).astype(float)
 
 
-def _fetch_master(store: Store, source_id: str) -> pd.DataFrame:
-    current = current_records_query(source_id).subquery()
+def _fetch_master(store: Store, source_id: str, records: pd.DataFrame | None) -> pd.DataFrame:
     names = [*_MASTER_COLUMNS, "values_json"]
+    if records is not None:
+        return records[names].copy()
+    current = current_records_query(source_id).subquery()
     return rows_frame(fetch_rows(store, select(*[current.c[c] for c in names])), names)
 
 
@@ -105,13 +107,17 @@ def _text(values: pd.Series) -> pd.Series:
     return values.where(values.notna(), "")
 
 
-def resident_master(store: Store, *, source_id: str, mapping: MappingConfig) -> pd.DataFrame:
+def resident_master(
+    store: Store, *, source_id: str, mapping: MappingConfig, records: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Current residents of the resident source (住民状態 住民 or blank), one row each.
 
     Columns: the canonical master columns (text; ``birth_date`` datetime64), plus
     ``status`` and ``nationality`` from the value fields when the source maps them.
+    ``records``: the source's current records already read with these columns and
+    ``values_json`` (:meth:`SourceCache.resident_rows`), else they are read here.
     """
-    frame = _fetch_master(store, source_id)
+    frame = _fetch_master(store, source_id, records)
     mapped = {c.target: c.value_type for c in mapping.columns_of(source_id) if c.canonical is None}
     wanted = {name: mapped[name] for name in (RESIDENT_STATUS_FIELD, NATIONALITY_FIELD) if name in mapped}
     values = typed_values(frame.pop("values_json"), wanted)
@@ -245,7 +251,13 @@ def build_population(
         resident_source_id: the resident source (住民記録).
         opt_out_source_id: the 不同意書 source; absent from the mapping → nobody opted out.
     """
-    master = resident_master(cache.store, source_id=resident_source_id, mapping=cache.mapping)
+    extra = [c for c in _MASTER_COLUMNS if c not in RECORD_COLUMNS]
+    master = resident_master(
+        cache.store,
+        source_id=resident_source_id,
+        mapping=cache.mapping,
+        records=cache.resident_rows(extra) if cache.resident_source_id == resident_source_id else None,
+    )
     members = household_view(master, reference_date)
     out = _named_households(members, cache.current(opt_out_source_id))
     removed = np.isin(members["household"].to_numpy(), out)

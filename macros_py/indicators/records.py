@@ -103,9 +103,12 @@ def rows_frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(table[:, i], dtype=object) for i, name in enumerate(names)})
 
 
-def _record_rows(store: Store, query, *, with_values: bool, with_keys: bool = False) -> pd.DataFrame:
+def _record_rows(
+    store: Store, query, *, with_values: bool, with_keys: bool = False, extra_columns: Iterable[str] = ()
+) -> pd.DataFrame:
     current = query.subquery()
-    names = [*RECORD_COLUMNS, *(_KEY_COLUMNS if with_keys else ()), *(["values_json"] if with_values else [])]
+    keys = [*(_KEY_COLUMNS if with_keys else ()), *extra_columns]
+    names = [*RECORD_COLUMNS, *keys, *(["values_json"] if with_values else [])]
     frame = rows_frame(fetch_rows(store, select(*[current.c[c] for c in names])), names)
     frame["record_id"] = frame["record_id"].astype(np.int64)
     frame["extract_date"] = pd.to_datetime(frame["extract_date"], errors="coerce")
@@ -230,6 +233,7 @@ def linked_source_records(
     fields: Iterable[str] | None = None,
     resident_source_id: str | None = None,
     linked: pd.Series | None = None,
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The current records of one source that the latest link run linked to a resident.
 
@@ -241,6 +245,8 @@ def linked_source_records(
         resident_source_id: the resident source; its records are their own residents
             (they are the master the others were linked to).
         linked: :func:`linked_residents` when already read (else read for this source).
+        rows: the source's current records when already read with ``values_json``
+            (:meth:`SourceCache.resident_rows`; else read here).
 
     Returns:
         One row per linked record: ``record_id, resident_id`` (text), ``extract_date``,
@@ -248,7 +254,10 @@ def linked_source_records(
         value field. Unlinked, review and conflict records are left out.
     """
     types = _value_fields(mapping, source_id, fields)
-    frame = _record_rows(store, current_records_query(source_id), with_values=bool(types))
+    if rows is not None:
+        frame = rows[[*RECORD_COLUMNS, *(["values_json"] if types else [])]].copy()
+    else:
+        frame = _record_rows(store, current_records_query(source_id), with_values=bool(types))
     if source_id != resident_source_id:  # the master: each record is its own resident
         linked = linked_residents(store, source_id) if linked is None else linked
         frame["resident_id"] = _linked_to(frame["record_id"], linked)
@@ -360,6 +369,17 @@ class SourceCache:
         self._previous: dict[str, pd.DataFrame | None] = {}
         self._dates: dict[str, pd.Timestamp] = {}
         self._linked: pd.Series | None = None
+        self._resident_rows: pd.DataFrame | None = None
+
+    def resident_rows(self, extra_columns: Iterable[str]) -> pd.DataFrame:
+        """The resident source's current records with ``extra_columns`` and ``values_json``,
+        read once: the master and the source's items share them (a city's 260,000 rows)."""
+        if self._resident_rows is None:
+            query = current_records_query(self.resident_source_id)
+            self._resident_rows = _record_rows(
+                self.store, query, with_values=True, extra_columns=extra_columns
+            )
+        return self._resident_rows
 
     @property
     def linked(self) -> pd.Series:
@@ -385,7 +405,10 @@ class SourceCache:
                 fields=self._fields.get(source_id, set()),
                 resident_source_id=self.resident_source_id,
                 linked=self.linked,
+                rows=self._resident_rows if source_id == self.resident_source_id else None,
             )
+            if source_id == self.resident_source_id:
+                self._resident_rows = None  # read into the records; no longer needed
         return self._current[source_id]
 
     def previous(self, source_id: str) -> pd.DataFrame | None:
