@@ -150,17 +150,17 @@ def _empty_values(types: Mapping[str, str], length: int) -> dict[str, pd.Series]
     return {name: pd.Series([None] * length, dtype=object) for name in types}
 
 
-def _parsed_by_arrow(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
+def _parsed_by_arrow(texts: list[str], types: Mapping[str, str]) -> pd.DataFrame:
     schema = pa.schema([pa.field(name, _ARROW_TYPES.get(kind, pa.string())) for name, kind in types.items()])
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    payload = ("\n".join(texts.tolist()) + "\n").encode("utf-8")
+    payload = ("\n".join(texts) + "\n").encode("utf-8")
     table = pa_json.read_json(io.BytesIO(payload), parse_options=options)
     return table.to_pandas(types_mapper=None)
 
 
-def _parsed_by_json(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
+def _parsed_by_json(texts: list[str], types: Mapping[str, str]) -> pd.DataFrame:
     """Fallback: one json.loads per distinct text (a value of an unexpected JSON type)."""
-    codes, uniques = pd.factorize(texts)
+    codes, uniques = pd.factorize(np.array(texts, dtype=object))
     parsed = pd.DataFrame([json.loads(text) for text in uniques], columns=list(types))
     return parsed.iloc[codes].reset_index(drop=True)
 
@@ -188,7 +188,12 @@ def typed_values(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
     """
     if not types:
         return pd.DataFrame(index=texts.index)
-    filled = texts.astype(object).where(texts.notna(), "{}").astype(str)
+    # a plain list, not pandas' str dtype: Arrow text there and back cost 1 s on a city
+    given = texts.to_numpy(dtype=object)
+    filled = [
+        "{}" if missing else text if type(text) is str else str(text)
+        for text, missing in zip(given, pd.isna(given), strict=True)
+    ]
     if len(filled) == 0:
         raw = pd.DataFrame(_empty_values(types, 0))
     else:
