@@ -218,18 +218,23 @@ def school_of_children(cache: SourceCache, children: pd.Index) -> pd.DataFrame:
     Sources are read in 取込設定 order; the first non-blank value per child wins (the
     学齢簿 comes before the school systems in the defaults), each column separately.
     """
-    result = pd.DataFrame({c: pd.Series(None, index=children, dtype=object) for c in SCHOOL_COLUMNS})
+    # plain arrays filled by position (children's positions looked up once per source)
+    found = {c: np.full(len(children), None, dtype=object) for c in SCHOOL_COLUMNS}
     for source in cache.mapping.sources:
         labels = {c.target for c in cache.mapping.columns_of(source.source_id)}
         if not ({"学校", "学年", "組"} & labels) or not source.enabled:
             continue
         records = cache.current(source.source_id)
         records = records[records["resident_id"].isin(children)].sort_values("extract_date", kind="stable")
-        latest = records.drop_duplicates("resident_id", keep="last").set_index("resident_id")
+        latest = records.drop_duplicates("resident_id", keep="last")
+        position = children.get_indexer(latest["resident_id"].to_numpy(dtype=object))
         for column in SCHOOL_COLUMNS:
-            values = latest[column]
-            values = values[values.notna() & (values.astype(object) != "")]
-            result[column] = result[column].fillna(values.reindex(result.index))
+            values = latest[column].to_numpy(dtype=object)
+            given = ~pd.isna(values) & (values != "")
+            target, values = position[given], values[given]
+            still_open = pd.isna(found[column][target])
+            found[column][target[still_open]] = values[still_open]
+    result = pd.DataFrame({c: pd.Series(found[c], index=children, dtype=object) for c in SCHOOL_COLUMNS})
     result["school"] = _text(result["school"])
     result["class_name"] = _text(result["class_name"])
     result["grade"] = pd.to_numeric(result["grade"], errors="coerce").astype(float)
