@@ -104,7 +104,13 @@ def rows_frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
 
 
 def _record_rows(
-    store: Store, query, *, with_values: bool, with_keys: bool = False, extra_columns: Iterable[str] = ()
+    store: Store,
+    query,
+    *,
+    with_values: bool,
+    with_keys: bool = False,
+    extra_columns: Iterable[str] = (),
+    own_ids: bool = True,
 ) -> pd.DataFrame:
     current = query.subquery()
     keys = [*(_KEY_COLUMNS if with_keys else ()), *extra_columns]
@@ -113,7 +119,8 @@ def _record_rows(
     frame["record_id"] = frame["record_id"].astype(np.int64)
     frame["extract_date"] = pd.to_datetime(frame["extract_date"], errors="coerce")
     frame["grade"] = pd.to_numeric(frame["grade"], errors="coerce").astype(float)
-    frame["resident_id"] = id_values(frame["resident_id"])
+    if own_ids:  # else the caller replaces them by the linked residents
+        frame["resident_id"] = id_values(frame["resident_id"])
     return frame
 
 
@@ -262,7 +269,9 @@ def linked_source_records(
     if rows is not None:
         frame = rows[[*RECORD_COLUMNS, *(["values_json"] if types else [])]].copy()
     else:
-        frame = _record_rows(store, current_records_query(source_id), with_values=bool(types))
+        own_ids = source_id == resident_source_id
+        query = current_records_query(source_id)
+        frame = _record_rows(store, query, with_values=bool(types), own_ids=own_ids)
     if source_id != resident_source_id:  # the master: each record is its own resident
         linked = linked_residents(store, source_id) if linked is None else linked
         frame["resident_id"] = _linked_to(frame["record_id"], linked)
