@@ -25,6 +25,7 @@ from sqlalchemy import select
 from macros_py.indicators.records import RECORD_COLUMNS, SourceCache, fetch_rows, rows_frame, typed_values
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import current_records_query
+from macros_py.link.households import CHILD_MAX_AGE, GRANDPARENT_WORDS, PARENT_WORDS
 from macros_py.store import Store
 
 __all__ = [
@@ -38,13 +39,10 @@ __all__ = [
     "resident_master",
 ]
 
-CHILD_MAX_AGE = 18
 RESIDENT_STATUS_FIELD = "住民状態"
 NATIONALITY_FIELD = "国籍"
 _LIVING = ("住民", "")
 _DOMESTIC = ("日本", "日本国", "")
-_PARENT_WORDS = ("世帯主", "妻", "夫", "父", "母", "未届")
-_GRANDPARENT_WORDS = ("祖父", "祖母", "父の", "母の")
 _MASTER_COLUMNS = (
     "resident_id",
     "household_id",
@@ -153,8 +151,8 @@ def household_view(master: pd.DataFrame, reference_date: pd.Timestamp) -> pd.Dat
     has_children = np.bincount(household[is_child], minlength=household.max() + 1 if len(household) else 0)
     codes, kinds = pd.factorize(relationship.to_numpy(dtype=object))  # a handful of 続柄 texts
     kinds = pd.Series(list(kinds) + [""], dtype=object)
-    grand = kinds.str.contains("|".join(_GRANDPARENT_WORDS)).to_numpy(dtype=bool)[codes]
-    parentish = kinds.str.contains("|".join(_PARENT_WORDS)).to_numpy(dtype=bool)[codes] & ~grand
+    grand = kinds.str.contains("|".join(GRANDPARENT_WORDS)).to_numpy(dtype=bool)[codes]
+    parentish = kinds.str.contains("|".join(PARENT_WORDS)).to_numpy(dtype=bool)[codes] & ~grand
     role = np.select(
         [is_child, ~is_child & grand, ~is_child & parentish & (has_children[household] > 0)],
         ["child", "grandparent", "guardian"],

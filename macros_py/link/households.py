@@ -23,8 +23,9 @@ __all__ = [
 ]
 
 CHILD_MAX_AGE = 18
-_PARENT_WORDS = ("世帯主", "妻", "夫", "父", "母", "未届")
-_GRANDPARENT_WORDS = ("祖父", "祖母", "父の", "母の")
+# 続柄 words of a guardian and of a grandparent (shared with the items stage's household view).
+PARENT_WORDS = ("世帯主", "妻", "夫", "父", "母", "未届")
+GRANDPARENT_WORDS = ("祖父", "祖母", "父の", "母の")
 
 
 def _age(birth: pd.Series, reference_date: pd.Timestamp) -> pd.Series:
@@ -49,10 +50,10 @@ def household_members(master: pd.DataFrame, reference_date: pd.Timestamp) -> pd.
     age = _age(frame["birth_date"], reference_date)
     is_child = (age <= CHILD_MAX_AGE).fillna(False).astype(bool)
     has_children = is_child.groupby(frame["household_id"]).transform("any")
-    parentish = relationship.str.contains("|".join(_PARENT_WORDS)) & ~relationship.str.contains(
-        "|".join(_GRANDPARENT_WORDS)
+    parentish = relationship.str.contains("|".join(PARENT_WORDS)) & ~relationship.str.contains(
+        "|".join(GRANDPARENT_WORDS)
     )
-    grand = relationship.str.contains("|".join(_GRANDPARENT_WORDS))
+    grand = relationship.str.contains("|".join(GRANDPARENT_WORDS))
     role = np.select(
         [is_child, ~is_child & grand, ~is_child & parentish & has_children],
         ["child", "grandparent", "guardian"],
