@@ -15,6 +15,7 @@ ROLES: dict[str, str] = {
     "center_staff": "センター職員",
     "ssw": "SSW",
     "school": "学校",
+    "viewer": "閲覧者",
 }
 
 
@@ -131,7 +132,10 @@ USERS = SheetSpec(
         _text("有効", 8, choices=YES_NO),
     ),
     role="settings",
-    description="この台帳を使える職員と役割です。利用者IDはWindowsのログオン名です。空のときは全員が管理者として扱われます。",
+    description=(
+        "この台帳を使える職員と役割です。利用者IDはWindowsのログオン名です。役割が学校の人は所属学校も入力します。"
+        "空のまま個人のデータを扱う操作をすると、最初に実行した人が管理者として記録されます。"
+    ),
     defaults_csv="users.csv",
 )
 
