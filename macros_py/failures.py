@@ -46,6 +46,15 @@ class _QuietRotatingFileHandler(RotatingFileHandler):
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         return
 
+    def flush(self) -> None:
+        # A full disk must not turn the end of a run into an English traceback.
+        with contextlib.suppress(OSError):
+            super().flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            super().close()
+
 
 def _open_handler(folder: Path) -> tuple[RotatingFileHandler, Path]:
     """A rotating handler beside the workbook, or in the temp folder if that folder is read-only."""
