@@ -28,7 +28,16 @@ def test_cli_run_with_a_full_disk_under_its_log_ends_without_english(tmp_path):
     (tmp_path / LOG_FILE_NAME).symlink_to("/dev/full")
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     completed = subprocess.run(
-        [sys.executable, "-m", "macros_py.cli", "run", "check_settings", "--workbook", str(workbook), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "macros_py.cli",
+            "run",
+            "check_settings",
+            "--workbook",
+            str(workbook),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
