@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from macros_py.store.audit_chain import AuditEntry, append_entries
 from macros_py.store.migrations import upgrade
-from macros_py.store.schema import audit_log
 
 logger = logging.getLogger(__name__)
 
@@ -118,19 +116,31 @@ class Store:
         return self.engine.dialect.name == "sqlite"
 
     def audit(
-        self, user_name: str, action: str, target: str | None = None, detail: dict | None = None
-    ) -> None:
-        """Append one audit-log row (who did what, when)."""
+        self,
+        user_name: str,
+        action: str,
+        target: str | None = None,
+        detail: dict | None = None,
+        *,
+        counts: dict | None = None,
+    ) -> int:
+        """Append one entry to the hash-chained audit log (who did what, where, when); return its number.
+
+        Args:
+            user_name: Who did it (the Windows account).
+            action: What was done (an id of ``macros_py.governance.vocabulary``).
+            target: To what: an action id, a file name, a 判定ID, a tab name. Never a
+                child's name or 宛名番号.
+            detail: Further ids and figures (JSON).
+            counts: How many (JSON).
+        """
+        entry = AuditEntry(action=action, user_name=user_name, target=target, counts=counts, detail=detail)
+        return self.audit_entries([entry])[0]
+
+    def audit_entries(self, entries: list[AuditEntry]) -> list[int]:
+        """Append several entries in one transaction (one lock), in order; return their numbers."""
         with self.engine.begin() as connection:
-            connection.execute(
-                insert(audit_log).values(
-                    at=datetime.now(),
-                    user_name=user_name,
-                    action=action,
-                    target=target,
-                    detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
-                )
-            )
+            return append_entries(connection, entries)
 
     def dispose(self) -> None:
         self.engine.dispose()

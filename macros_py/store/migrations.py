@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, DateTime, inspect, select, text
 
+from macros_py.store.audit_chain import chain_existing_entries
 from macros_py.store.schema import SCHEMA_VERSION, metadata, schema_info
 
 logger = logging.getLogger(__name__)
@@ -63,9 +64,35 @@ def _score_tables(connection: Connection) -> None:
     del connection
 
 
+def _audit_chain(connection: Connection) -> None:
+    """Version 5: the audit log becomes a hash chain (``macros_py.store.audit_chain``).
+
+    Adds ``audit_log.machine``, ``counts``, ``prev_hash`` and ``entry_hash`` (columns
+    already there are left alone) and chains the entries already stored, in their order.
+    The ``settings_snapshots`` table is additive (``create_all``). Runs under the write
+    lock ``upgrade`` takes, so two staff opening the store at once chain it once.
+    """
+    present = {column["name"] for column in inspect(connection).get_columns("audit_log")}
+    for name, kind in (
+        ("machine", "VARCHAR(128)"),
+        ("counts", "TEXT"),
+        ("prev_hash", "VARCHAR(64)"),
+        ("entry_hash", "VARCHAR(64)"),
+    ):
+        if name not in present:
+            connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}"))
+    chained = chain_existing_entries(connection)
+    logger.info("chained %s audit entries written before schema version 5", chained)
+
+
 # version -> function that brings a store from version-1 to version.
 # Version 1 is the initial schema created by ``metadata.create_all``.
-MIGRATIONS: dict[int, Migration] = {2: _import_statistics, 3: _held_imports, 4: _score_tables}
+MIGRATIONS: dict[int, Migration] = {
+    2: _import_statistics,
+    3: _held_imports,
+    4: _score_tables,
+    5: _audit_chain,
+}
 
 
 class StoreVersionError(RuntimeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
 
 # Bump when a migration is added to macros_py.store.migrations.MIGRATIONS.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -30,6 +30,11 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("target", String(255), nullable=True),
     Column("detail", Text, nullable=True),
+    # Since schema version 5: where, how many, and the hash chain (macros_py.store.audit_chain).
+    Column("machine", String(128), nullable=True),
+    Column("counts", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("entry_hash", String(64), nullable=True),
 )
 
 action_runs = Table(
@@ -45,4 +50,4 @@ action_runs = Table(
 )
 
 # Stage tables register themselves on ``metadata`` when imported.
-from macros_py.store import tables_ingest, tables_link, tables_score  # noqa: E402,F401
+from macros_py.store import tables_governance, tables_ingest, tables_link, tables_score  # noqa: E402,F401
