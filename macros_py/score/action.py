@@ -69,7 +69,32 @@ def _support_step(context: ActionContext, config, items) -> pd.Series:
     return status
 
 
-def _evaluation_step(features, support, items, model, listing, rules):
+def _earlier_step(context: ActionContext, config, model):
+    """The earlier extract for temporal validation, or ``(None, Japanese reason)``.
+
+    Skipped without a current model (nothing to compare against). A failure here is
+    logged and reported as a reason: temporal validation never costs staff their list.
+    """
+    from macros_py.score.temporal import EarlierUnavailable, earlier_extract
+
+    if model is None:
+        return None, None
+    try:
+        earlier = earlier_extract(
+            context.store,
+            config=config,
+            resident_source_id=context.settings.resident_source_id,
+            opt_out_source_id=OPT_OUT_SOURCE,
+        )
+    except Exception:  # reported in Japanese below; the traceback goes to mimamori.log
+        logger.exception("temporal validation: rebuilding the earlier extract failed")
+        return None, TEMPORAL_FAILED
+    if isinstance(earlier, EarlierUnavailable):
+        return None, earlier.reason
+    return earlier, None
+
+
+def _evaluation_step(features, support, items, model, listing, rules, earlier=(None, None)):
     from macros_py.score.evaluation import evaluate
     from macros_py.score.features import feature_labels
 
@@ -86,6 +111,8 @@ def _evaluation_step(features, support, items, model, listing, rules):
         listed=listing.ranking["listed"].reindex(features.index),
         names={**{rule.item_id: rule.name for rule in rules}, **feature_labels(features.columns, rules)},
         rule_points=_rule_points(items.hits, rules).reindex(features.index),
+        earlier=earlier[0],
+        earlier_reason=earlier[1],
     )
 
 
@@ -138,6 +165,7 @@ def _log_rows(user: str, summary: dict, evaluation, warning, plugins, history, c
                 user, "情報", f"不同意書の出ている世帯の児童 {summary['opted_out']} 人は対象から除きました。"
             )
         )
+    rows += _temporal_log_rows(user, summary["evaluation"].get("temporal"))
     if history.empty:
         rows.append(
             _log_row(user, "情報", "履歴タブ: 前回の判定と比べた変化はありません(初回の判定か、変化なし)。")
@@ -150,6 +178,21 @@ def _log_rows(user: str, summary: dict, evaluation, warning, plugins, history, c
     return pd.DataFrame(rows, columns=LOG.headers)
 
 
+def _temporal_log_rows(user: str, temporal: dict | None) -> list[dict]:
+    if not temporal or not temporal.get("available"):
+        return []
+    newly = temporal["newly_labelled"]
+    found = temporal["newly_found_earlier_list"]["10"]
+    return [
+        _log_row(
+            user,
+            "情報",
+            f"時系列検証: 前回の抽出({temporal['earlier_reference_date']}時点)のあと新たに支援につながった児童 "
+            f"{newly} 人のうち、前回の候補(各年齢の上位10%)に入っていた児童は {found} 人です(モデル評価タブ)。",
+        )
+    ]
+
+
 def _plugin_model_step(plugins, features, support, items):
     """Plugin models (register_models) evaluated out-of-fold beside the built-in one (E's wiring)."""
     from macros_py.score.plugin_models import evaluate_plugin_models
@@ -160,6 +203,10 @@ def _plugin_model_step(plugins, features, support, items):
 
 
 OPT_OUT_SOURCE = "opt_out"  # the 不同意書 source (compute_items' default)
+TEMPORAL_FAILED = (
+    "前回の抽出を計算し直す途中で予期しないエラーが起きたため、時系列検証は行いませんでした"
+    "(候補リストには影響ありません。詳しくは mimamori.log を見てください)。"
+)
 NOT_LINKED = (
     "名寄せがまだ実行されていないため、判定できません(データベースには何も記録していません)。"
     "「取込」と「名寄せ」を実行してから、もう一度「判定」を押してください。"
@@ -197,7 +244,8 @@ def score_action(context: ActionContext) -> ActionResult:
     model, features, warning = fit_step(items, support, config=config)
     run = stored_run(items, support, config=config, reference_date=context.reference_date(), model=model)
     listing = list_run(run, rules=config.rules, types=config.types, model=model)
-    evaluation = _evaluation_step(features, support, items, model, listing, config.rules)
+    earlier = _earlier_step(context, config, model)
+    evaluation = _evaluation_step(features, support, items, model, listing, config.rules, earlier)
     summary = summary_of(
         listing, types=config.types, evaluation=evaluation, items=items, model=model, warning=warning
     )

@@ -17,9 +17,11 @@ the モデル評価 tab the same way:
   the observed share of labelled children. Brier score = mean squared difference
   between probability and label.
 - **Temporal validation** (when an earlier extract's features and labels are given):
-  a model fitted on the earlier extract scores the current children; AUC, precision and
-  recall at the top 10 % within age and Brier against the current labels, also for the
-  children who were not yet labelled in the earlier extract (newly known).
+  a model fitted on the earlier extract scores the earlier and the current children;
+  how many children known to services only since then were on the earlier list, plus
+  AUC, precision, recall and Brier against the current labels. Definitions in
+  :mod:`macros_py.score.temporal_evaluation`; the earlier extract is rebuilt from the
+  store by :mod:`macros_py.score.temporal`.
 - **Dominance**: over the listed children, each item's share of the summed positive
   contributions (what pushed listed children up). The warning fires when one item's
   share exceeds 50 %. Also reported: the share of listed children whose strongest
@@ -91,10 +93,25 @@ ROW_COLUMNS = ("区分", "指標", "値", "説明")
 
 @dataclass(frozen=True)
 class EarlierExtract:
-    """Features and labels of the earlier extract (for temporal validation)."""
+    """Features and labels of the earlier extract (for temporal validation).
+
+    Built from the store by :func:`macros_py.score.temporal.earlier_extract`.
+
+    Attributes:
+        features: Model features per earlier child (index resident_id).
+        labels: True for children known to services at the earlier extract.
+        ages: Age in years at the earlier reference date (same index); ``None``: the
+            earlier list is ranked over all children together.
+        reference_date: The earlier reference date (``None`` when not from a store).
+        extract_dates: Source id → ``{"name", "earlier", "current"}`` (ISO dates) of the
+            sources the earlier state read.
+    """
 
     features: pd.DataFrame
     labels: pd.Series
+    ages: pd.Series | None = None
+    reference_date: pd.Timestamp | None = None
+    extract_dates: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -344,31 +361,6 @@ def out_of_fold_probability(
     return pd.Series(1.0 / (1.0 + np.exp(-(a * logits + b))), index=features.index)
 
 
-def _temporal(earlier: EarlierExtract, features: pd.DataFrame, labels: pd.Series, ages: pd.Series, seed: int):
-    try:
-        model = fit_model(earlier.features, earlier.labels, seed=seed)
-    except ModelNotFittable as error:
-        return {"available": False, "reason": error.message}
-    probability = predict_probability(model, features)
-    target = labels.reindex(features.index).fillna(False).astype(bool).to_numpy()
-    selected = ranked_within_age(probability, ages, 10).to_numpy()
-    precision, recall = precision_recall(selected, target)
-    known_before = earlier.labels.reindex(features.index).fillna(False).astype(bool).to_numpy()
-    new = ~known_before
-    return {
-        "available": True,
-        "children": int(len(target)),
-        "labelled": int(target.sum()),
-        "auc": auc(target, probability.to_numpy()),
-        "precision_at_10": precision,
-        "recall_at_10": recall,
-        "brier": brier_score(probability.to_numpy(), target),
-        "newly_labelled": int((target & new).sum()),
-        "auc_newly_labelled": auc(target[new], probability.to_numpy()[new]),
-        "recall_at_10_newly_labelled": precision_recall(selected[new], target[new])[1],
-    }
-
-
 def _unavailable(reason: str, labels: np.ndarray, rules_dominance: dict | None) -> Evaluation:
     summary = {
         "available": False,
@@ -383,6 +375,14 @@ def _unavailable(reason: str, labels: np.ndarray, rules_dominance: dict | None) 
     return Evaluation(
         summary=summary, rows=pd.DataFrame(rows, columns=list(ROW_COLUMNS)), warnings=(reason, *extra)
     )
+
+
+def _temporal(earlier, reason, features, labels, ages, seed) -> dict | None:
+    from macros_py.score.temporal_evaluation import temporal_figures
+
+    if earlier is not None:
+        return temporal_figures(earlier, features, labels, ages, seed=seed)
+    return {"available": False, "reason": reason} if reason else None
 
 
 def _dominance_rows(dominant: dict | None, label: str) -> list[tuple[str, str, str, str]]:
@@ -411,6 +411,7 @@ def evaluate(
     model: FittedModel | None = None,
     names: Mapping[str, str] | None = None,
     rule_points: pd.DataFrame | None = None,
+    earlier_reason: str | None = None,
 ) -> Evaluation:
     """Evaluate the model on the labels (see the module docstring for every definition).
 
@@ -421,7 +422,8 @@ def evaluate(
         groups: Group columns (``foreign``, ``single_parent``, ``disability_household``,
             ``school``) per child, e.g. ``ItemResults.children``.
         seed: Seed of the cross-validation split.
-        earlier: The earlier extract's features and labels, for temporal validation.
+        earlier: The earlier extract's features and labels, for temporal validation
+            (:mod:`macros_py.score.temporal_evaluation`).
         listed: True for the children on the candidate list; default: the top 10 %
             within each age by the model's probability.
         model: The run's fitted model (fitted here when not given).
@@ -429,6 +431,8 @@ def evaluate(
         rule_points: Points each item gave each child under the 判定ルール (summed over
             hardship types); with ``listed``, the dominance of the rule ranking is
             reported too (``summary["dominance_rules"]``), even without a model.
+        earlier_reason: Why there is no earlier extract (Japanese; shown when
+            ``earlier`` is ``None``).
 
     Returns:
         The evaluation; when no model can be fitted, ``summary["available"]`` is false and
@@ -462,7 +466,7 @@ def evaluate(
         **_top_metrics(out_of_fold, target, ages),
         "brier": brier_score(out_of_fold.to_numpy(), target),
         "calibration": calibration_bins(out_of_fold, pd.Series(target, index=features.index)),
-        "temporal": _temporal(earlier, features, labels, ages, seed) if earlier is not None else None,
+        "temporal": _temporal(earlier, earlier_reason, features, labels, ages, seed),
         "dominance": dominance(pushes, listed, names=names),
         "dominance_rules": rules_dominance,
         "group_gaps": gaps,
@@ -539,38 +543,9 @@ def _calibration_rows(summary: dict) -> list[tuple[str, str, str, str]]:
 
 
 def _temporal_rows(temporal: dict | None) -> list[tuple[str, str, str, str]]:
-    if temporal is None:
-        return [
-            ("時系列検証", "前回の抽出で学習し今回で検証", "—", "前回の抽出がまだないため行っていません。")
-        ]
-    if not temporal["available"]:
-        return [("時系列検証", "前回の抽出で学習し今回で検証", "できません", temporal["reason"])]
-    return [
-        (
-            "時系列検証",
-            "AUC",
-            _number(temporal["auc"]),
-            "前回の抽出で作ったモデルで今回の児童を評価したAUC。",
-        ),
-        (
-            "時系列検証",
-            "適合率(年齢内上位10%)",
-            _share(temporal["precision_at_10"]),
-            "前回のモデルによる各年齢上位10%の適合率。",
-        ),
-        (
-            "時系列検証",
-            "再現率(年齢内上位10%)",
-            _share(temporal["recall_at_10"]),
-            "前回のモデルによる各年齢上位10%の再現率。",
-        ),
-        (
-            "時系列検証",
-            "新たに教師データになった児童の再現率",
-            _share(temporal["recall_at_10_newly_labelled"]),
-            f"前回は支援状況がなく今回ある児童({temporal['newly_labelled']}人)のうち、前回のモデルで上位10%に入った割合。",
-        ),
-    ]
+    from macros_py.score.temporal_evaluation import temporal_rows
+
+    return temporal_rows(temporal)
 
 
 def _group_rows(gaps: dict) -> list[tuple[str, str, str, str]]:
