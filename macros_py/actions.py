@@ -24,9 +24,16 @@ import pandas as pd
 from sqlalchemy import insert, update
 
 from macros_py.config import ConfigErrors, Settings, parse_settings
+from macros_py.config.users import active_users, entries_of, parse_users
 from macros_py.failures import error_detail, unexpected_error_message
+from macros_py.governance.access import Access, Operation, role_access
+from macros_py.governance.administrator import empty_tab_access, users_table_with_administrator
+from macros_py.governance.decisions import decision_entries, decision_watermark
+from macros_py.governance.settings_history import record_settings
+from macros_py.governance.vocabulary import REFUSED, RUN
 from macros_py.sheets import ROLES, SHEET_BY_KEY, USERS
 from macros_py.store import Store, open_store
+from macros_py.store.audit_chain import AuditEntry
 from macros_py.store.engine import describe_store_error
 from macros_py.store.schema import action_runs
 
@@ -185,16 +192,45 @@ def validate_registry(actions: tuple[ActionSpec, ...] = ACTIONS) -> None:
                 raise ValueError(f"action {action.id}: unknown sheet key {key!r}")
 
 
+def operation_of(spec: ActionSpec) -> Operation:
+    """The action as the role check sees it."""
+    touches = bool({"store", "exports"} & {*spec.reads, *spec.writes})
+    return Operation(id=spec.id, label=spec.label, roles=spec.roles, touches_personal_data=touches)
+
+
 def user_roles(users_table: pd.DataFrame | None, user_name: str) -> tuple[str, ...] | None:
-    """Roles of a user from the 利用者 tab; ``None`` when the tab lists nobody (everyone is admin)."""
-    if users_table is None or users_table.empty:
+    """Roles of a user from the 利用者 tab; ``None`` when the tab lists nobody (see ``check_access``)."""
+    users = parse_users(users_table)
+    if not active_users(users):
         return None
-    role_by_label = {label: key for key, label in ROLES.items()}
-    active = users_table[users_table["有効"].fillna("はい").astype(str).str.strip() != "いいえ"]
-    if active.empty:
-        return None
-    mine = active[active["利用者ID"].astype(str).str.strip().str.casefold() == user_name.casefold()]
-    return tuple(role_by_label.get(str(label).strip(), "") for label in mine["役割"])
+    return tuple(entry.role for entry in entries_of(users, user_name))
+
+
+def check_access(
+    operation: Operation, users_table: pd.DataFrame | None, user_name: str, store: Store
+) -> Access:
+    """The role check of one operation; an empty 利用者 tab asks the store (recorded administrator)."""
+    users = parse_users(users_table)
+    if active_users(users):
+        return role_access(operation, users, user_name)
+    return empty_tab_access(store, operation, user_name)
+
+
+def audit_refusal(store: Store, operation: Operation, user_name: str, access: Access) -> None:
+    """Log a refused operation in the audit log (a failure to log is itself logged, not raised)."""
+    try:
+        store.audit(
+            user_name,
+            REFUSED,
+            target=operation.id,
+            detail={
+                "reason": access.reason,
+                "roles": list(access.roles),
+                "allowed_roles": list(operation.roles),
+            },
+        )
+    except Exception:
+        logger.exception("cannot audit the refusal of %s for %s", operation.id, user_name)
 
 
 def _record_run_start(store: Store, action_id: str, user_name: str) -> int:
@@ -204,8 +240,20 @@ def _record_run_start(store: Store, action_id: str, user_name: str) -> int:
         ).inserted_primary_key[0]
 
 
-def _record_run_end(store: Store, run_id: int, result: ActionResult, user_name: str) -> None:
-    """Close the run record (with the error text, if any) and audit it; a failure here is only logged."""
+def _error_type(detail: str) -> str:
+    """The exception's type from its traceback text (the audit log keeps no message: it may hold data)."""
+    last = detail.strip().splitlines()[-1] if detail.strip() else ""
+    return last.split(":", 1)[0].strip()[:200]
+
+
+def _record_run_end(
+    store: Store, run_id: int, result: ActionResult, user_name: str, decisions_since: int
+) -> None:
+    """Close the run record (with the error text, if any) and audit it; a failure here is only logged.
+
+    The audit entries are the staff decisions the run stored, then the run itself (ok or
+    failed, with the error's type; the full text stays in ``action_runs`` and the log file).
+    """
     record = result.to_json()
     if result.error_detail:
         record["error"] = result.error_detail
@@ -220,7 +268,18 @@ def _record_run_end(store: Store, run_id: int, result: ActionResult, user_name: 
                     summary_json=json.dumps(record, ensure_ascii=False, default=str),
                 )
             )
-        store.audit(user_name, result.action, detail={"ok": result.ok, "counts": result.counts})
+        decisions = decision_entries(store, decisions_since)
+        detail: dict[str, Any] = {"run_id": run_id, "counts": result.counts}
+        if result.error_detail:
+            detail["error"] = _error_type(result.error_detail)
+        run_entry = AuditEntry(
+            action=RUN,
+            user_name=user_name,
+            target=result.action,
+            counts={"ok": result.ok, "decisions": len(decisions)},
+            detail=detail,
+        )
+        store.audit_entries([*decisions, run_entry])
     except Exception:  # the store went away (locked, disk full): the result still reaches staff
         logger.exception("cannot record the end of run %s", run_id)
 
@@ -248,8 +307,32 @@ def _run_function(spec: ActionSpec, context: ActionContext) -> ActionResult:
         return ActionResult(spec.id, False, messages=[message], error_detail=error_detail(error))
 
 
+def _refused(action_id: str, access: Access) -> ActionResult:
+    return ActionResult(
+        action_id,
+        False,
+        summary={"refused": True, "reason": access.reason},
+        messages=[access.message],
+        counts="権限がないため実行しませんでした",
+    )
+
+
+def _open_store(context: ActionContext) -> Store | ConfigErrors | Exception:
+    try:
+        return context.store
+    except ConfigErrors as error:
+        return error
+    except Exception as error:  # store unreachable, locked, damaged, newer schema...
+        return error
+
+
 def run_action(action_id: str, context: ActionContext) -> ActionResult:
     """Check the user's role, run one action, and record the run in the store.
+
+    Every run passes the role check of the 利用者 tab first; a refusal is explained in
+    Japanese and written to the audit log. Then the settings tabs are compared with
+    their last stored copy (a change is audited), the action runs, and the staff
+    decisions it stored and the run itself (ok or failed) are appended to the audit log.
 
     Never raises for problems staff can fix: they come back as ``ok=False`` with a
     Japanese message. Programming errors are logged with their traceback (to the run's
@@ -259,25 +342,35 @@ def run_action(action_id: str, context: ActionContext) -> ActionResult:
     spec = ACTION_BY_ID.get(action_id)
     if spec is None:
         return ActionResult(action_id, False, messages=[f"「{action_id}」という操作はありません。"])
-    roles = user_roles(context.tables.get(USERS.key), context.user_name)
-    if roles is not None and not set(roles) & set(spec.roles):
-        allowed = "・".join(ROLES[role] for role in spec.roles)
-        return ActionResult(
-            action_id,
-            False,
-            messages=[
-                f"利用者「{context.user_name}」には「{spec.label}」を実行する権限がありません(実行できる役割: {allowed})。"
-            ],
-        )
+    operation = operation_of(spec)
+    users_table = context.tables.get(USERS.key)
+    if active_users(parse_users(users_table)):  # refused by role before the store is even opened
+        access = role_access(operation, parse_users(users_table), context.user_name)
+        if not access.allowed:
+            store = _open_store(context)
+            if isinstance(store, Store):
+                audit_refusal(store, operation, context.user_name, access)
+            return _refused(action_id, access)
+    store = _open_store(context)
+    if isinstance(store, ConfigErrors):
+        return ActionResult(action_id, False, messages=[e.as_japanese() for e in store.errors])
+    if isinstance(store, Exception):
+        return _store_failure(action_id, store)
     try:
-        store = context.store
+        access = check_access(operation, users_table, context.user_name, store)
+        if not access.allowed:
+            audit_refusal(store, operation, context.user_name, access)
+            return _refused(action_id, access)
         run_id = _record_run_start(store, action_id, context.user_name)
-    except ConfigErrors as error:
-        return ActionResult(action_id, False, messages=[e.as_japanese() for e in error.errors])
-    except Exception as error:  # store unreachable, locked, damaged, newer schema...
+        record_settings(store, context.tables, context.user_name)
+        decisions_since = decision_watermark(store)
+    except Exception as error:  # locked, disk full, read-only...
         return _store_failure(action_id, error)
     result = _run_function(spec, context)
-    _record_run_end(store, run_id, result, context.user_name)
+    _record_run_end(store, run_id, result, context.user_name, decisions_since)
+    if access.recorded_administrator and not active_users(parse_users(users_table)):
+        result.tables[USERS.key] = users_table_with_administrator(users_table, access.recorded_administrator)
+    result.messages[:0] = list(access.notes)
     return result
 
 
