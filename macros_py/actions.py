@@ -27,13 +27,14 @@ from macros_py.config import ConfigErrors, Settings, parse_settings
 from macros_py.config.users import active_users, entries_of, parse_users
 from macros_py.failures import error_detail, unexpected_error_message
 from macros_py.governance.access import Access, Operation, role_access
-from macros_py.governance.administrator import empty_tab_access, users_table_with_administrator
+from macros_py.governance.administrator import users_table_with_administrator
 from macros_py.governance.decisions import decision_entries, decision_watermark
+from macros_py.governance.gate import audit_refusal, check_access
 from macros_py.governance.settings_history import record_settings
-from macros_py.governance.vocabulary import REFUSED, RUN
+from macros_py.governance.vocabulary import RUN
 from macros_py.sheets import ROLES, SHEET_BY_KEY, USERS
 from macros_py.store import Store, open_store
-from macros_py.store.audit_chain import AuditEntry
+from macros_py.store.audit_chain import AuditEntry, read_head
 from macros_py.store.engine import describe_store_error
 from macros_py.store.schema import action_runs
 
@@ -206,33 +207,6 @@ def user_roles(users_table: pd.DataFrame | None, user_name: str) -> tuple[str, .
     return tuple(entry.role for entry in entries_of(users, user_name))
 
 
-def check_access(
-    operation: Operation, users_table: pd.DataFrame | None, user_name: str, store: Store
-) -> Access:
-    """The role check of one operation; an empty 利用者 tab asks the store (recorded administrator)."""
-    users = parse_users(users_table)
-    if active_users(users):
-        return role_access(operation, users, user_name)
-    return empty_tab_access(store, operation, user_name)
-
-
-def audit_refusal(store: Store, operation: Operation, user_name: str, access: Access) -> None:
-    """Log a refused operation in the audit log (a failure to log is itself logged, not raised)."""
-    try:
-        store.audit(
-            user_name,
-            REFUSED,
-            target=operation.id,
-            detail={
-                "reason": access.reason,
-                "roles": list(access.roles),
-                "allowed_roles": list(operation.roles),
-            },
-        )
-    except Exception:
-        logger.exception("cannot audit the refusal of %s for %s", operation.id, user_name)
-
-
 def _record_run_start(store: Store, action_id: str, user_name: str) -> int:
     with store.engine.begin() as connection:
         return connection.execute(
@@ -269,7 +243,8 @@ def _record_run_end(
                 )
             )
         decisions = decision_entries(store, decisions_since)
-        detail: dict[str, Any] = {"run_id": run_id, "counts": result.counts}
+        label = ACTION_BY_ID[result.action].label if result.action in ACTION_BY_ID else result.action
+        detail: dict[str, Any] = {"run_id": run_id, "label": label, "counts": result.counts}
         if result.error_detail:
             detail["error"] = _error_type(result.error_detail)
         run_entry = AuditEntry(
@@ -279,7 +254,11 @@ def _record_run_end(
             counts={"ok": result.ok, "decisions": len(decisions)},
             detail=detail,
         )
-        store.audit_entries([*decisions, run_entry])
+        number = store.audit_entries([*decisions, run_entry])[-1]
+        with store.engine.connect() as connection:
+            head = read_head(connection)
+        # A copy of the chain's head outside the store (mimamori.log), for an auditor to compare.
+        logger.info("audit log: run %s is entry %s, head %s", run_id, number, head)
     except Exception:  # the store went away (locked, disk full): the result still reaches staff
         logger.exception("cannot record the end of run %s", run_id)
 

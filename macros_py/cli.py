@@ -96,6 +96,116 @@ def _command_evaluate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_tables(workbook: Path):
+    """The harvested tables of the workbook an audit command names, or the exit code and message."""
+    from macros_py.book.harvest import NotOurWorkbook, harvest_workbook
+    from macros_py.governance.commands import EXIT_CANNOT_CHECK, CommandOutcome
+
+    if not workbook.is_file():
+        return CommandOutcome(
+            EXIT_CANNOT_CHECK, [f"台帳ファイル「{workbook}」が見つかりません。"], {"ok": False}
+        )
+    try:
+        return harvest_workbook(workbook)
+    except NotOurWorkbook as error:
+        return CommandOutcome(EXIT_CANNOT_CHECK, [str(error)], {"ok": False})
+
+
+def _audit_guarded(run) -> object:
+    """Run an audit command; an unforeseen error is exit 3 (1 means a broken chain), detail in the log."""
+    from macros_py.failures import unexpected_error_message
+    from macros_py.governance.commands import EXIT_CANNOT_CHECK, CommandOutcome
+
+    try:
+        return run()
+    except Exception:
+        _LOGGER.exception("mimamori audit failed")
+        return CommandOutcome(EXIT_CANNOT_CHECK, [unexpected_error_message("mimamori audit")], {"ok": False})
+
+
+def _print_outcome(outcome, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(outcome.summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in outcome.lines:
+            print(line)
+    return outcome.exit_code
+
+
+def _command_audit_verify(arguments: argparse.Namespace) -> int:
+    import getpass
+
+    from macros_py.governance.commands import CommandOutcome, verify_command
+
+    workbook = Path(arguments.workbook)
+    tables = _audit_tables(workbook)
+    if not isinstance(tables, CommandOutcome):
+        tables = _audit_guarded(lambda: verify_command(tables, workbook.resolve().parent, getpass.getuser()))
+    return _print_outcome(tables, arguments.json)
+
+
+def _command_audit_report(arguments: argparse.Namespace) -> int:
+    import getpass
+
+    from macros_py.governance.commands import CommandOutcome, report_command
+
+    workbook = Path(arguments.workbook)
+    tables = _audit_tables(workbook)
+    if not isinstance(tables, CommandOutcome):
+        out = Path(arguments.out)
+        tables = report_command(
+            tables, workbook.resolve().parent, getpass.getuser(), year=arguments.year, out=out
+        )
+    return _print_outcome(tables, arguments.json)
+
+
+_AUDIT_EXIT_CODES = """\
+終了コード:
+  0  監査ログは改ざんされていません(report: 報告を作成しました)
+  1  監査ログに異常があります(書き換え・削除・並べ替え)。最初の異常な記録の番号を表示します
+  2  指定の誤り
+  3  確認できませんでした(台帳やデータベースを開けない、または権限がない)
+"""
+
+
+def _add_audit_command(commands: argparse._SubParsersAction) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="監査ログの検証と、年次のアクセス報告の作成",
+        description="操作の記録(監査ログ)がハッシュの連鎖で守られていることを確かめ、年に一度の見直しのための"
+        "アクセス報告(だれが何をしたか、どの権限を持っていたか)を作ります。",
+        epilog=_AUDIT_EXIT_CODES,
+        formatter_class=_JapaneseRawHelpFormatter,
+    )
+    audit_commands = audit.add_subparsers(
+        dest="audit_command", required=True, title="コマンド", metavar="コマンド"
+    )
+    verify = audit_commands.add_parser(
+        "verify",
+        help="監査ログが書き換え・削除・並べ替えされていないか確かめる",
+        description="監査ログのすべての記録のハッシュと、前の記録とのつながりを確かめます。"
+        "異常があれば最初の異常な記録の番号を表示します(管理者・センター職員・閲覧者が実行できます)。",
+        epilog=_AUDIT_EXIT_CODES,
+        formatter_class=_JapaneseRawHelpFormatter,
+    )
+    verify.add_argument("--workbook", required=True, metavar="台帳", help="対象の台帳ファイル(.xlsm)のパス")
+    verify.add_argument("--json", action="store_true", help="結果をJSONで表示")
+    verify.set_defaults(handler=_command_audit_verify)
+    report = audit_commands.add_parser(
+        "report",
+        help="年次のアクセス報告(Excel)を作る",
+        description="指定した年の監査ログから、利用者別の操作・権限・拒否された操作・記録一覧を"
+        "Excelファイルにまとめます(管理者が実行できます)。",
+        epilog=_AUDIT_EXIT_CODES,
+        formatter_class=_JapaneseRawHelpFormatter,
+    )
+    report.add_argument("--year", required=True, type=int, metavar="年", help="対象の年(西暦、例: 2026)")
+    report.add_argument("--workbook", required=True, metavar="台帳", help="対象の台帳ファイル(.xlsm)のパス")
+    report.add_argument("--out", required=True, metavar="ファイル", help="作成する報告ファイル(.xlsx)のパス")
+    report.add_argument("--json", action="store_true", help="結果をJSONで表示")
+    report.set_defaults(handler=_command_audit_report)
+
+
 def _command_actions(_arguments: argparse.Namespace) -> int:
     for action in ACTIONS:
         print(f"{action.id}\t{action.label}\t{action.description}")
@@ -295,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="結果をJSONで表示")
     evaluate.set_defaults(handler=_command_evaluate)
+
+    _add_audit_command(commands)
 
     listing = commands.add_parser("actions", help="操作の一覧(英字の名前・ボタンの名前・説明)")
     listing.set_defaults(handler=_command_actions)
