@@ -257,6 +257,26 @@ LINK_UNMATCHED = SheetSpec(
     ),
 )
 
+LINK_RULES = SheetSpec(
+    key="link_rules",
+    name="名寄せルール",
+    table_name="tbl_link_rules",
+    columns=(
+        _text("ルールID", 14),
+        _text("ルール名", 22),
+        _text("条件", 48),
+        _text("満たさないとき", 14, choices=("要確認", "候補から除外")),
+        _text("理由", 36),
+        _text("説明", 60),
+    ),
+    role="settings",
+    description=(
+        "名寄せ(確率的照合)で自動にする条件です。1行が1ルールで、条件を満たさない組は「要確認」"
+        "(理由を名寄せ確認タブに表示)か「候補から除外」になります。条件の書き方は docs/matching-rules.md を見てください。"
+    ),
+    defaults_csv="link_rules.csv",
+)
+
 ITEM_RULES = SheetSpec(
     key="item_rules",
     name="判定ルール",
@@ -476,6 +496,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     LINK_REVIEW,
     LINK_DECISIONS,
     LINK_UNMATCHED,
+    LINK_RULES,
     ITEM_RULES,
     HARDSHIP_TYPES,
     LABEL_SOURCES,

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from macros_py.actions import ActionContext, ActionResult
+from macros_py.config.errors import ConfigErrors
 from macros_py.link.arrays import object_frame
 from macros_py.link.crosswalk import AUTO_CONFIRMED_BY, crosswalk_rows, load_decisions
+from macros_py.link.decision_rules import link_rules_from_tab
 from macros_py.link.decisions_tab import decisions_table, harvest_revocations
 from macros_py.link.match import MatchOptions
 from macros_py.link.pipeline import OUTCOMES, LinkRun, link_records, prepare_master
@@ -21,7 +23,7 @@ from macros_py.link.prepare import start_people_keys, text_values
 from macros_py.link.query import latest_run_id, linkable_records, records_by_id
 from macros_py.link.review import harvest_review, review_rows, source_names
 from macros_py.link.unmatched import resident_sources, unmatched_rows
-from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED, LOG, SOURCES
+from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_RULES, LINK_UNMATCHED, LOG, SOURCES
 from macros_py.store import Store
 from macros_py.store.bulk import bulk_insert
 from macros_py.store.tables_link import crosswalk, link_models, links
@@ -207,6 +209,10 @@ def link_action(context: ActionContext) -> ActionResult:
     revoked = harvest_revocations(context.tables.get(LINK_DECISIONS.key), store)
     if staff.problems or revoked.problems:
         return _refused(user, [*staff.problems, *revoked.problems])
+    try:
+        rules = link_rules_from_tab(context.tables.get(LINK_RULES.key))
+    except ConfigErrors as error:
+        return _refused(user, [problem.as_japanese() for problem in error.errors])
     resident_source = settings.resident_source_id
     stages: dict[str, float] = {}
     loaded = _load(store, resident_source, stages, started)
@@ -220,6 +226,7 @@ def link_action(context: ActionContext) -> ActionResult:
         auto_threshold=settings.link_auto_threshold,
         review_threshold=settings.link_review_threshold,
         reference_date=context.reference_date(),
+        rules=rules,
     )
     stored = load_decisions(store)
     fresh = crosswalk_rows(pd.concat([staff.decisions, revoked.decisions], ignore_index=True), user)

@@ -11,7 +11,7 @@ except over the few pairs that hold an unknown (外字) character.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,26 +21,54 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from macros_py.link.arrays import ColumnCodes, column_codes
 from macros_py.normalize.kanji import WILDCARD
 
-__all__ = ["KINDS", "ComparisonSpec", "compare_pairs", "level_labels"]
+__all__ = [
+    "KINDS",
+    "MISSING",
+    "AddressComparison",
+    "Comparison",
+    "ComparisonSpec",
+    "DateComparison",
+    "ExactComparison",
+    "Level",
+    "NameComparison",
+    "StringComparison",
+    "compare_pairs",
+    "level_labels",
+]
 
-KINDS = ("string", "exact", "date", "name")
 _SCORERS = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
     "levenshtein": Levenshtein.normalized_similarity,
     "damerau": DamerauLevenshtein.normalized_similarity,
 }
 
+MISSING = "欠損"  # name of level -1 (one side has no value) in every comparison
+
+
+@dataclass(frozen=True)
+class Level:
+    """One named level of a comparison.
+
+    Attributes:
+        name: short Japanese name that decision rules refer to (``一致``, ``近い`` …).
+        label: Japanese text shown to staff in the review rows' per-field agreement.
+    """
+
+    name: str
+    label: str
+
 
 @dataclass(frozen=True)
 class ComparisonSpec:
-    """One compared field.
+    """One compared field, as data (saved with a model in ``link_models``).
 
     Attributes:
         name: identifier shown in parameters and review rows (e.g. ``"given_name"``).
         column: column of both frames holding the prepared value ("" = missing).
-        kind: ``string`` (exact, optional near key, similarity thresholds), ``exact``
-            (agree/disagree) or ``date`` (``YYYYMMDD`` ints: exact, day/month swapped or
-            one digit wrong, two of year/month/day equal, else disagree).
+        kind: a registered comparison class (:data:`KINDS`): ``string`` (exact,
+            optional near key, similarity thresholds), ``address`` (a string whose near
+            key is the 丁目), ``exact`` (agree/disagree), ``date`` (``YYYYMMDD``) or
+            ``name`` (written name and reading together).
         thresholds: similarity thresholds, highest first, each giving one level.
         scorer: ``jaro_winkler``, ``levenshtein`` or ``damerau``.
         near_column: optional second column whose equality is one level below exact
@@ -49,11 +77,9 @@ class ComparisonSpec:
         wildcard: treat :data:`~macros_py.normalize.kanji.WILDCARD` as any character.
         kana_column: for kind ``name``: the folded reading (kana key) compared with the
             written name, so that kanji and kana count once, not twice.
-        label: Japanese label for staff-facing tables.
+        label: Japanese label for staff-facing tables and decision rules.
 
-    Kind ``name`` levels: 4 written name equal; 3 equal after loose folding or with a
-    外字 wildcard, or readings exactly equal; 2 reading keys equal (long vowels, small
-    kana folded) or written names similar; 1 readings similar; 0 otherwise.
+    The levels of each kind are named by its class (:meth:`Comparison.levels`).
     """
 
     name: str
@@ -68,23 +94,28 @@ class ComparisonSpec:
     label: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind not in _KIND_CLASSES:
             raise ValueError(f"comparison {self.name}: unknown kind {self.kind!r}")
         if self.scorer not in _SCORERS:
             raise ValueError(f"comparison {self.name}: unknown scorer {self.scorer!r}")
         if list(self.thresholds) != sorted(self.thresholds, reverse=True):
             raise ValueError(f"comparison {self.name}: thresholds must be in descending order")
+        _KIND_CLASSES[self.kind].check(self)
+
+    @property
+    def comparison(self) -> Comparison:
+        """The comparison object of this spec's kind."""
+        return _KIND_CLASSES[self.kind](self)
 
     @property
     def n_levels(self) -> int:
-        """Number of levels including 0 (disagree)."""
-        if self.kind == "exact":
-            return 2
-        if self.kind == "date":
-            return 4
-        if self.kind == "name":
-            return 5
-        return 2 + len(self.thresholds) + (1 if self.near_column else 0)
+        """Number of levels including 0 (disagree); -1 (missing) not counted."""
+        return len(self.comparison.levels())
+
+    @property
+    def title(self) -> str:
+        """The Japanese label, or the name when there is none."""
+        return self.label or self.name
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,17 +131,7 @@ class ComparisonSpec:
 
 def level_labels(spec: ComparisonSpec) -> list[str]:
     """Human-readable label of each level, index = level."""
-    if spec.kind == "exact":
-        return ["不一致", "一致"]
-    if spec.kind == "date":
-        return ["不一致", "年月日の2つが一致", "日月の入れ替え・1桁違い", "一致"]
-    if spec.kind == "name":
-        return ["不一致", "読み類似", "読み一致・表記類似", "異体字・外字・読み完全一致", "一致"]
-    labels = ["不一致"] + [f"類似度{t:g}以上" for t in reversed(spec.thresholds)]
-    if spec.near_column:
-        labels.append("表記ゆれ一致")
-    labels.append("一致")
-    return labels
+    return [level.label for level in spec.comparison.levels()]
 
 
 def _fill_wildcards(left: list[str], right: list[str]) -> tuple[list[str], list[str]]:
@@ -257,53 +278,187 @@ _Coded = tuple[np.ndarray, np.ndarray, np.ndarray]  # code_left, code_right, uni
 CHUNK_PAIRS = 2_000_000
 
 
-def _coded_columns(
-    spec: ComparisonSpec, left: pd.DataFrame, right: pd.DataFrame, right_codes: ColumnCodes | None
-) -> dict[str, _Coded | tuple[np.ndarray, np.ndarray]]:
-    """The codes (or date numbers) a comparison reads, per row of each frame, computed once."""
-    if spec.kind == "date":
-        return {
-            "numbers": (
-                _date_numbers(left, spec.column),
-                _date_numbers(right, spec.column, right_codes),
-            )
-        }
-    coded: dict = {"main": _codes(left, right, spec.column, right_codes)}
-    if spec.near_column and spec.kind in ("string", "name"):
-        coded["near"] = _codes(left, right, spec.near_column, right_codes)
-    if spec.kind == "name" and spec.kana_column:
-        coded["kana"] = _codes(left, right, spec.kana_column, right_codes)
-    return coded
+class Comparison:
+    """One kind of comparison: its named levels and how pairs get them.
+
+    A subclass per kind; :func:`_register` makes a kind usable in a
+    :class:`ComparisonSpec`, so adding a kind touches only its class. Levels count
+    upwards from 0 (disagree) to the top level (exact agreement); -1 is
+    :data:`MISSING`.
+    """
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, spec: ComparisonSpec) -> None:
+        self.spec = spec
+
+    @classmethod
+    def check(cls, spec: ComparisonSpec) -> None:
+        """Raise ``ValueError`` when the spec's options do not fit this kind."""
+
+    def levels(self) -> tuple[Level, ...]:
+        """The named levels, index = level number."""
+        raise NotImplementedError
+
+    def level_number(self, name: str) -> int | None:
+        """Number of the level called ``name`` (name or label; -1 for 欠損), ``None`` if unknown."""
+        if name == MISSING:
+            return -1
+        for number, level in enumerate(self.levels()):
+            if name in (level.name, level.label):
+                return number
+        return None
+
+    def coded(
+        self, left: pd.DataFrame, right: pd.DataFrame, right_codes: ColumnCodes | None
+    ) -> dict[str, Any]:
+        """The codes this comparison reads, per row of each frame, computed once per run."""
+        coded: dict[str, Any] = {"main": _codes(left, right, self.spec.column, right_codes)}
+        if self.spec.near_column:
+            coded["near"] = _codes(left, right, self.spec.near_column, right_codes)
+        return coded
+
+    def compare(self, coded: dict[str, Any], left_index: np.ndarray, right_index: np.ndarray) -> np.ndarray:
+        """Levels (``int8``) of aligned pairs, positions into the coded rows."""
+        raise NotImplementedError
 
 
-def _spec_levels(
-    spec: ComparisonSpec, coded: dict, left_index: np.ndarray, right_index: np.ndarray
-) -> np.ndarray:
-    """Levels of one comparison for aligned pairs (positions into the coded rows)."""
-    if spec.kind == "date":
-        left_numbers, right_numbers = coded["numbers"]
-        return _date_levels(left_numbers[left_index], right_numbers[right_index])
-    code_left, code_right, uniques = coded["main"]
-    a, b = code_left[left_index], code_right[right_index]
-    if spec.kind == "exact":
+_KIND_CLASSES: dict[str, type[Comparison]] = {}
+
+
+def _register(cls: type[Comparison]) -> type[Comparison]:
+    _KIND_CLASSES[cls.kind] = cls
+    return cls
+
+
+@_register
+class ExactComparison(Comparison):
+    """Equal or not (sex, school cohort)."""
+
+    kind = "exact"
+
+    def levels(self) -> tuple[Level, ...]:
+        return (Level("不一致", "不一致"), Level("一致", "一致"))
+
+    def coded(self, left, right, right_codes) -> dict[str, Any]:
+        return {"main": _codes(left, right, self.spec.column, right_codes)}
+
+    def compare(self, coded, left_index, right_index) -> np.ndarray:
+        code_left, code_right, _ = coded["main"]
+        a, b = code_left[left_index], code_right[right_index]
         level = (a == b).astype(np.int8)
         level[(a < 0) | (b < 0)] = -1
         return level
-    near = None
-    if "near" in coded:
-        near_left, near_right, _ = coded["near"]
-        near = (near_left[left_index], near_right[right_index])
-    if spec.kind == "string":
-        return _string_levels(spec, a, b, uniques, near)
-    # kind "name": written form and reading judged together (see _NAME_LEVELS).
-    written_levels = _string_levels(_written_spec(spec), a, b, uniques, near)
-    kana_levels = np.full(len(a), -1, dtype=np.int8)
-    if "kana" in coded:
-        kana_left, kana_right, kana_uniques = coded["kana"]
-        kana_levels = _string_levels(
-            _kana_spec(spec), kana_left[left_index], kana_right[right_index], kana_uniques, None
+
+
+@_register
+class DateComparison(Comparison):
+    """``YYYYMMDD`` dates as integers: equal, close (day/month swapped or one digit), two of three parts."""
+
+    kind = "date"
+
+    def levels(self) -> tuple[Level, ...]:
+        return (
+            Level("不一致", "不一致"),
+            Level("2項目一致", "年月日の2つが一致"),
+            Level("近い", "日月の入れ替え・1桁違い"),
+            Level("一致", "一致"),
         )
-    return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
+
+    def coded(self, left, right, right_codes) -> dict[str, Any]:
+        return {
+            "numbers": (
+                _date_numbers(left, self.spec.column),
+                _date_numbers(right, self.spec.column, right_codes),
+            )
+        }
+
+    def compare(self, coded, left_index, right_index) -> np.ndarray:
+        left_numbers, right_numbers = coded["numbers"]
+        return _date_levels(left_numbers[left_index], right_numbers[right_index])
+
+
+@_register
+class StringComparison(Comparison):
+    """Text: exact, equal near key (optional), then one level per similarity threshold."""
+
+    kind = "string"
+    near_name: ClassVar[str] = "表記ゆれ一致"
+
+    def levels(self) -> tuple[Level, ...]:
+        ascending = list(reversed(self.spec.thresholds))
+        similar = [
+            Level("類似" if len(ascending) == 1 else f"類似{t:g}", f"類似度{t:g}以上") for t in ascending
+        ]
+        near = [Level(self.near_name, "表記ゆれ一致")] if self.spec.near_column else []
+        return (Level("不一致", "不一致"), *similar, *near, Level("一致", "一致"))
+
+    def compare(self, coded, left_index, right_index) -> np.ndarray:
+        code_left, code_right, uniques = coded["main"]
+        near = None
+        if "near" in coded:
+            near_left, near_right, _ = coded["near"]
+            near = (near_left[left_index], near_right[right_index])
+        return _string_levels(self.spec, code_left[left_index], code_right[right_index], uniques, near)
+
+
+@_register
+class AddressComparison(StringComparison):
+    """An address (町名+丁目-番地-号) whose near key is the 丁目: its near level is 丁目一致."""
+
+    kind = "address"
+    near_name = "丁目一致"
+
+    @classmethod
+    def check(cls, spec: ComparisonSpec) -> None:
+        if not spec.near_column:
+            raise ValueError(f"comparison {spec.name}: kind address needs near_column (the 丁目)")
+
+
+@_register
+class NameComparison(Comparison):
+    """A name part: written form and reading judged together, so kanji and kana count once.
+
+    Levels: 一致 written name equal; 異体字一致 equal after loose folding or with a 外字
+    wildcard, or readings exactly equal; 読み一致 reading keys equal (long vowels, small
+    kana folded) or written names similar; 読み類似 readings similar; 不一致 otherwise.
+    """
+
+    kind = "name"
+
+    def levels(self) -> tuple[Level, ...]:
+        return (
+            Level("不一致", "不一致"),
+            Level("読み類似", "読み類似"),
+            Level("読み一致", "読み一致・表記類似"),
+            Level("異体字一致", "異体字・外字・読み完全一致"),
+            Level("一致", "一致"),
+        )
+
+    def coded(self, left, right, right_codes) -> dict[str, Any]:
+        coded = super().coded(left, right, right_codes)
+        if self.spec.kana_column:
+            coded["kana"] = _codes(left, right, self.spec.kana_column, right_codes)
+        return coded
+
+    def compare(self, coded, left_index, right_index) -> np.ndarray:
+        code_left, code_right, uniques = coded["main"]
+        a, b = code_left[left_index], code_right[right_index]
+        near = None
+        if "near" in coded:
+            near_left, near_right, _ = coded["near"]
+            near = (near_left[left_index], near_right[right_index])
+        written_levels = _string_levels(_written_spec(self.spec), a, b, uniques, near)
+        kana_levels = np.full(len(a), -1, dtype=np.int8)
+        if "kana" in coded:
+            kana_left, kana_right, kana_uniques = coded["kana"]
+            kana_levels = _string_levels(
+                _kana_spec(self.spec), kana_left[left_index], kana_right[right_index], kana_uniques, None
+            )
+        return _NAME_LEVELS[written_levels + 1, kana_levels + 1]
+
+
+KINDS = tuple(_KIND_CLASSES)
 
 
 def compare_pairs(
@@ -332,8 +487,9 @@ def compare_pairs(
     """
     out = np.empty((len(left_index), len(specs)), dtype=np.int8)
     for k, spec in enumerate(specs):
-        coded = _coded_columns(spec, left, right, right_codes)
+        comparison = spec.comparison
+        coded = comparison.coded(left, right, right_codes)
         for start in range(0, len(left_index), CHUNK_PAIRS):
             stop = start + CHUNK_PAIRS
-            out[start:stop, k] = _spec_levels(spec, coded, left_index[start:stop], right_index[start:stop])
+            out[start:stop, k] = comparison.compare(coded, left_index[start:stop], right_index[start:stop])
     return out

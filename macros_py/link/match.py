@@ -5,17 +5,16 @@ together per name part, so a kanji name and its kana count once; dates tolerate 
 day/month and single-digit slips; addresses compare 町名+丁目-番地-号. Parameters are
 trained without labels on each run (or a saved model is re-used).
 
-Decisions on top of the probability (see ``docs/matching-rules.md``):
-
-* one-to-one per source: a resident takes at most one record of a source (identical
-  duplicate rows of one person share the decision);
-* automatic only if probability ≥ the auto threshold, the birth date agrees exactly or
-  is missing, or agrees closely (day/month swapped, one digit) while the address agrees
-  at least to the 丁目 (or is missing), the given name agrees at least in
-  reading, and the runner-up candidate is clearly weaker;
-* twins (same birth date and address, different given names) are never merged: against
-  a resident who has such a twin, the given name must agree in writing;
-* a school grade that contradicts the birth date (April 2 cut-off) is never automatic.
+The steps of :func:`match_people`, each a function: :func:`score_candidates` (block,
+compare, weigh), :func:`apply_source_priors`, :func:`exclude_pairs`,
+:func:`assign_records` (one-to-one per source: a resident takes at most one record of a
+source; identical duplicate rows of one person share the decision) and
+:func:`decide_links`. Which pairs are automatic is data, not code: the rules of the
+名寄せルール tab (:mod:`macros_py.link.decision_rules`, default
+``mappings/link_rules.csv``; see ``docs/matching-rules.md``) name comparison levels
+(birth date agrees or is close with the address agreeing to the 丁目, given name agrees
+at least in reading, a changed surname needs the address, margin over the runner-up,
+grade consistent with the birth date, twins never merged).
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ import pandas as pd
 from macros_py.link.arrays import ColumnCodes, isin_codes
 from macros_py.link.assign import one_to_one
 from macros_py.link.blocking import block_pairs
-from macros_py.link.compare import compare_pairs, level_labels
+from macros_py.link.compare import MISSING, compare_pairs, level_labels
+from macros_py.link.decision_rules import EXCLUDE, GRADE, MARGIN, REVIEW, TWIN, LinkRules, default_link_rules
 from macros_py.link.fellegi_sunter import LinkModel, ModelConfig, shared_probability, train
 
 __all__ = [
@@ -73,6 +73,7 @@ RESIDENT_MODEL: dict = {
         {
             "name": "address",
             "column": "address",
+            "kind": "address",
             "thresholds": [0.85],
             "near_column": "chome",
             "label": "住所",
@@ -108,8 +109,9 @@ class MatchOptions:
 
     auto_threshold: float = 0.95
     review_threshold: float = 0.30
-    margin_bits: float = 6.0  # the runner-up must be this many bits weaker for 自動
+    margin_bits: float = 6.0  # the runner-up must be this many bits weaker for 次点との差 = 十分
     reference_date: pd.Timestamp | None = None
+    rules: LinkRules | None = None  # the 名寄せルール tab; None = mappings/link_rules.csv
 
 
 def _school_year(reference_date: pd.Timestamp) -> int:
@@ -254,18 +256,242 @@ def _details(config, gammas: np.ndarray) -> np.ndarray:
     """Per-field agreement of each pair as JSON text (built column by column, no per-pair loop)."""
     out = np.full(len(gammas), "{", dtype=object)
     for k, spec in enumerate(config.comparisons):
-        labels = np.array(["欠損", *level_labels(spec)], dtype=object)
+        labels = np.array([MISSING, *level_labels(spec)], dtype=object)
         prefix = ", " if k else ""
-        out = (
-            out + f'{prefix}"{spec.label or spec.name}": "' + labels[gammas[:, k].astype(np.int64) + 1] + '"'
-        )
+        out = out + f'{prefix}"{spec.title}": "' + labels[gammas[:, k].astype(np.int64) + 1] + '"'
     return out + "}"
+
+
+@dataclass
+class CandidatePairs:
+    """Candidate pairs of one matching pass and what the steps learn about them.
+
+    Attributes:
+        left: source position of each pair.
+        right: master position of each pair.
+        gammas: comparison levels (pairs × comparisons).
+        group: the source (group code) of each pair's record.
+        weight: match weight in bits (``-inf`` once excluded).
+        probability: match probability (0 once excluded).
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    gammas: np.ndarray
+    group: np.ndarray
+    weight: np.ndarray | None = None
+    probability: np.ndarray | None = None
+
+    def comparison_levels(self, config: ModelConfig, rows: np.ndarray | slice = slice(None)) -> dict:
+        """Levels per comparison (keyed by label and name) of the pairs ``rows``."""
+        levels = {}
+        for k, spec in enumerate(config.comparisons):
+            levels.setdefault(spec.title, self.gammas[rows, k])
+            levels.setdefault(spec.name, self.gammas[rows, k])
+        return levels
+
+
+def score_candidates(
+    source: pd.DataFrame,
+    master: pd.DataFrame,
+    *,
+    model: LinkModel | None,
+    groups: np.ndarray,
+    master_codes: ColumnCodes | None,
+) -> tuple[CandidatePairs, LinkModel]:
+    """Block candidate pairs, compare them and weigh them (training the model when ``None``)."""
+    config = model.config if model is not None else resident_model_config()
+    candidates = block_pairs(
+        source, master, config.blocking, config.max_block_size, config.max_partners, master_codes
+    )
+    gammas = None
+    if model is None:
+        model, candidates, gammas = train(config, source, master, candidates, master_codes)
+    left, right = candidates
+    if gammas is None:
+        gammas = compare_pairs(source, master, left, right, config.comparisons, master_codes)
+    pairs = CandidatePairs(left, right, gammas, groups[left])
+    pairs.weight = model.weights(gammas, model.tf_values(master, right, master_codes))
+    return pairs, model
+
+
+def apply_source_priors(
+    pairs: CandidatePairs, *, model: LinkModel, groups: np.ndarray, stats: dict | None
+) -> None:
+    """Replace the model's prior by each source's own prior (EM over its pairs); set probabilities."""
+    config = model.config
+    per_group = np.bincount(pairs.group, minlength=int(groups.max(initial=0)) + 1)
+    if stats is not None:
+        stats["pairs"] = {int(g): int(n) for g, n in enumerate(per_group) if n}
+    if config.matches_per_record and len(pairs.left):
+        records = np.bincount(groups, minlength=len(per_group))
+        start = np.array(
+            [
+                min(0.5, config.matches_per_record * r / n) if n else 0.5
+                for r, n in zip(records, per_group, strict=True)
+            ]
+        )
+        base = pairs.weight - _logit2(model.prior)
+        group_prior = estimate_group_priors(base, pairs.left, pairs.group, start, seed=config.seed)
+        pairs.weight = base + np.array([_logit2(p) for p in group_prior])[pairs.group]
+    pairs.probability = model.probability(pairs.weight)
+
+
+def exclude_pairs(
+    pairs: CandidatePairs,
+    master: pd.DataFrame,
+    *,
+    config: ModelConfig,
+    rules: LinkRules,
+    forbidden: tuple[np.ndarray, np.ndarray] | set[tuple[int, int]] | None,
+    taken: np.ndarray | None,
+) -> None:
+    """Pairs never to link get weight ``-inf`` and probability 0.
+
+    Those decided 別人 by staff (``forbidden``), residents already linked to another
+    record of the same source (``taken``), and pairs a 候補から除外 rule removes (twins).
+    """
+    left, right = pairs.left, pairs.right
+    blocked = np.zeros(len(left), dtype=bool)
+    if forbidden is not None and len(forbidden):
+        if isinstance(forbidden, set):
+            forbidden = (
+                np.array([s for s, _ in forbidden], dtype=np.int64),
+                np.array([m for _, m in forbidden], dtype=np.int64),
+            )
+        codes = left.astype(np.int64) * len(master) + right
+        # ``blocked`` stays the array created above: masks from pandas may be read-only.
+        blocked |= isin_codes(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
+    if taken is not None and len(taken):
+        blocked |= isin_codes(pairs.group * len(master) + right, taken)
+    if rules.of(EXCLUDE):
+        levels = pairs.comparison_levels(config)
+        if TWIN.name in rules.facts(EXCLUDE):
+            levels[TWIN.name] = twin_residents(master)[right].astype(np.int8)
+        blocked |= rules.excluded(levels, len(left))
+    pairs.weight = np.where(blocked, -np.inf, pairs.weight)
+    pairs.probability = np.where(blocked, 0.0, pairs.probability)
+
+
+def assign_records(
+    pairs: CandidatePairs,
+    source: pd.DataFrame,
+    master: pd.DataFrame,
+    *,
+    groups: np.ndarray,
+    review_threshold: float,
+) -> np.ndarray:
+    """Chosen pair per record, one-to-one per source (mask over the pairs).
+
+    Duplicate rows of one person compete once: the assignment runs on group
+    representatives and every duplicate takes its representative's resident.
+    """
+    left, right, weight = pairs.left, pairs.right, pairs.weight
+    group = _duplicate_groups(source, groups)
+    representative = pd.Series(np.arange(len(source))).groupby(group).transform("min").to_numpy()
+    is_rep = representative[left] == left
+    chosen_rep = one_to_one(
+        left[is_rep],
+        pairs.group[is_rep].astype(np.int64) * len(master) + right[is_rep],
+        weight[is_rep],
+        min_score=float(
+            np.log2(review_threshold / (1 - review_threshold)) if 0 < review_threshold < 1 else -1e9
+        ),
+    )
+    chosen_mask = np.zeros(len(left), dtype=bool)
+    chosen_mask[np.flatnonzero(is_rep)[chosen_rep]] = True
+    chosen_rep_frame = pd.DataFrame({"rep": left[chosen_mask], "master": right[chosen_mask]})
+    target = np.full(len(source), -2, dtype=np.int64)
+    target[chosen_rep_frame["rep"].to_numpy()] = chosen_rep_frame["master"].to_numpy()
+    return (target[representative[left]] == right) & np.isfinite(weight)
+
+
+def grade_levels(
+    rows: np.ndarray, right: np.ndarray, master: pd.DataFrame, *, extra: pd.DataFrame | None, reference_date
+) -> np.ndarray:
+    """:data:`GRADE` level of each chosen pair: 1 合う, 0 合わない, -1 unknown (no grade or birth)."""
+    levels = np.full(len(rows), -1, dtype=np.int8)
+    if extra is None or "grade" not in extra.columns or reference_date is None:
+        return levels
+    grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy(dtype=float)[rows]
+    school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
+    school_text = school.to_numpy(dtype=object)[rows]
+    elementary = np.array(["小学" in str(v) for v in school_text], dtype=bool)
+    expected = expected_grade(master["birth"].iloc[right].reset_index(drop=True), reference_date)
+    known = ~np.isnan(grade) & ~np.isnan(expected)
+    agrees = (grade == expected) | ((grade == expected - 6) & ~elementary)
+    levels[known] = agrees[known]
+    return levels
+
+
+def decide_links(
+    pairs: CandidatePairs,
+    chosen: np.ndarray,
+    source: pd.DataFrame,
+    master: pd.DataFrame,
+    *,
+    config: ModelConfig,
+    options: MatchOptions,
+    extra: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """One row per record: the chosen resident, 自動 / 要確認 / 不一致 and the Japanese reason.
+
+    The thresholds come from ``options``; the rules (``options.rules`` or the default
+    table) decide which pairs above the auto threshold still go to review, and why.
+    """
+    rules = options.rules or default_link_rules()
+    left, right, weight, probability = pairs.left, pairs.right, pairs.weight, pairs.probability
+    # Runner-up: the best other candidate of the same record.
+    runner = np.full(len(source), -np.inf)
+    np.maximum.at(runner, left[~chosen], weight[~chosen])
+
+    result = pd.DataFrame(
+        {
+            "master": -1,
+            "outcome": "none",
+            "probability": 0.0,
+            "weight": np.nan,
+            "reason": "",
+            "detail": "",
+        },
+        index=pd.RangeIndex(len(source)),
+    )
+    best_any = np.zeros(len(source))
+    np.maximum.at(best_any, left, probability)
+    result["probability"] = best_any
+    picked = np.flatnonzero(chosen)
+    rows = left[picked]
+    result.loc[rows, "master"] = right[picked]
+    result.loc[rows, "probability"] = probability[picked]
+    result.loc[rows, "weight"] = weight[picked]
+
+    levels = pairs.comparison_levels(config, picked)
+    facts = rules.facts(REVIEW)
+    if TWIN.name in facts:
+        levels[TWIN.name] = twin_residents(master)[right[picked]].astype(np.int8)
+    if MARGIN.name in facts:
+        levels[MARGIN.name] = (weight[picked] - runner[rows] >= options.margin_bits).astype(np.int8)
+    if GRADE.name in facts:
+        levels[GRADE.name] = grade_levels(
+            rows, right[picked], master, extra=extra, reference_date=options.reference_date
+        )
+    rule_reason = rules.review_reasons(levels, len(picked))
+    auto = (probability[picked] >= options.auto_threshold) & (rule_reason == "")
+    review = ~auto & (probability[picked] >= options.review_threshold)
+    outcome = np.where(auto, "auto", np.where(review, "review", "none"))
+    reasons = np.where(auto | (rule_reason != ""), rule_reason, "一致度が自動しきい値未満")
+    result.loc[rows, "outcome"] = outcome
+    result.loc[rows, "reason"] = np.where(outcome == "none", "一致度が低い", reasons)
+    result.loc[result["outcome"] == "none", "master"] = -1
+    result.loc[rows, "detail"] = _details(config, pairs.gammas[picked])
+    return result
 
 
 def match_people(
     source: pd.DataFrame,
     master: pd.DataFrame,
     options: MatchOptions,
+    *,
     model: LinkModel | None = None,
     extra: pd.DataFrame | None = None,
     forbidden: tuple[np.ndarray, np.ndarray] | set[tuple[int, int]] | None = None,
@@ -276,10 +502,15 @@ def match_people(
 ) -> tuple[pd.DataFrame, LinkModel]:
     """Match prepared source records to prepared master records.
 
+    Steps: :func:`score_candidates` (block, compare, weigh), :func:`apply_source_priors`,
+    :func:`exclude_pairs` (staff 別人, residents taken, 候補から除外 rules),
+    :func:`assign_records` (one-to-one per source) and :func:`decide_links` (thresholds
+    and 要確認 rules).
+
     Args:
         source: :func:`~macros_py.link.prepare.prepare_people` output of the source.
         master: the same for the resident master.
-        options: thresholds and rules.
+        options: thresholds and decision rules.
         model: a trained model to re-use; trained without labels when ``None``.
         extra: optional ``school`` and ``grade`` columns aligned with ``source``.
         forbidden: (source position, master position) pairs never to link: decided 別人
@@ -298,164 +529,12 @@ def match_people(
         ``outcome`` (auto/review/none), ``probability``, ``weight``, ``reason`` and
         ``detail`` (JSON text of per-field agreement).
     """
-    config = model.config if model is not None else resident_model_config()
-    candidates = block_pairs(
-        source, master, config.blocking, config.max_block_size, config.max_partners, master_codes
-    )
-    gammas = None
-    if model is None:
-        model, candidates, gammas = train(config, source, master, candidates, master_codes)
-    left, right = candidates
-    if gammas is None:
-        gammas = compare_pairs(source, master, left, right, config.comparisons, master_codes)
-    weight = model.weights(gammas, model.tf_values(master, right, master_codes))
-    names = [spec.name for spec in config.comparisons]
-    level = {name: gammas[:, k] for k, name in enumerate(names)}
     groups = np.zeros(len(source), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
-    pair_group = groups[left]
-    per_group = np.bincount(pair_group, minlength=int(groups.max(initial=0)) + 1)
-    if stats is not None:
-        stats["pairs"] = {int(g): int(n) for g, n in enumerate(per_group) if n}
-    if config.matches_per_record and len(left):
-        # The prior belongs to each source, estimated from its own pairs.
-        records = np.bincount(groups, minlength=len(per_group))
-        start = np.array(
-            [
-                min(0.5, config.matches_per_record * r / n) if n else 0.5
-                for r, n in zip(records, per_group, strict=True)
-            ]
-        )
-        base = weight - _logit2(model.prior)
-        group_prior = estimate_group_priors(base, left, pair_group, start, seed=config.seed)
-        weight = base + np.array([_logit2(p) for p in group_prior])[pair_group]
-    probability = model.probability(weight)
-
-    blocked = np.zeros(len(left), dtype=bool)
-    if forbidden is not None and len(forbidden):
-        if isinstance(forbidden, set):
-            forbidden = (
-                np.array([s for s, _ in forbidden], dtype=np.int64),
-                np.array([m for _, m in forbidden], dtype=np.int64),
-            )
-        codes = left.astype(np.int64) * len(master) + right
-        # ``blocked`` stays the array created above: masks from pandas may be read-only.
-        blocked |= isin_codes(codes, forbidden[0].astype(np.int64) * len(master) + forbidden[1])
-    if taken is not None and len(taken):
-        blocked |= isin_codes(pair_group * len(master) + right, taken)
-    twins = twin_residents(master)[right]
-    given_level = level.get("given", np.full(len(left), -1))
-    # Twins are never merged: a resident with a twin needs the written given name.
-    blocked |= twins & (given_level >= 0) & (given_level < 3)
-    weight = np.where(blocked, -np.inf, weight)
-    probability = np.where(blocked, 0.0, probability)
-
-    # Duplicate rows of one person compete once: assign on group representatives.
-    group = _duplicate_groups(source, groups)
-    representative = pd.Series(np.arange(len(source))).groupby(group).transform("min").to_numpy()
-    is_rep = representative[left] == left
-    chosen_rep = one_to_one(
-        left[is_rep],
-        pair_group[is_rep].astype(np.int64) * len(master) + right[is_rep],
-        weight[is_rep],
-        min_score=float(
-            np.log2(options.review_threshold / (1 - options.review_threshold))
-            if 0 < options.review_threshold < 1
-            else -1e9
-        ),
-    )
-    chosen_mask = np.zeros(len(left), dtype=bool)
-    chosen_mask[np.flatnonzero(is_rep)[chosen_rep]] = True
-    chosen_rep_frame = pd.DataFrame({"rep": left[chosen_mask], "master": right[chosen_mask]})
-    target = np.full(len(source), -2, dtype=np.int64)
-    target[chosen_rep_frame["rep"].to_numpy()] = chosen_rep_frame["master"].to_numpy()
-    chosen_mask = (target[representative[left]] == right) & np.isfinite(weight)
-
-    # Runner-up: the best other candidate of the same record.
-    runner = np.full(len(source), -np.inf)
-    np.maximum.at(runner, left[~chosen_mask], weight[~chosen_mask])
-
-    result = pd.DataFrame(
-        {
-            "master": -1,
-            "outcome": "none",
-            "probability": 0.0,
-            "weight": np.nan,
-            "reason": "",
-            "detail": "",
-        },
-        index=pd.RangeIndex(len(source)),
-    )
-    best_any = np.zeros(len(source))
-    np.maximum.at(best_any, left, probability)
-    result["probability"] = best_any
-    picked = np.flatnonzero(chosen_mask)
-    rows = left[picked]
-    result.loc[rows, "master"] = right[picked]
-    result.loc[rows, "probability"] = probability[picked]
-    result.loc[rows, "weight"] = weight[picked]
-
-    runner_up = runner[rows]
-    given_ok = (given_level[picked] >= 2) | (given_level[picked] == -1)
-    # A different surname (marriage, divorce) is automatic only at the same address.
-    surname_level = level.get("surname", np.full(len(left), -1))[picked]
-    address_level = level.get("address", np.full(len(left), -1))[picked]
-    birth_level = level.get("birth", np.full(len(left), -1))[picked]
-    # A birth date that is only close (swapped day/month, one digit) is automatic only when
-    # the address agrees at least to the 丁目 (level 2): a stranger often has a namesake
-    # born a digit apart who lives elsewhere, or in another 丁目 of the same town (a merely
-    # similar address). Records without an address are not held back.
-    birth_close = birth_level == 2
-    address_agrees = (address_level >= 2) | (address_level == -1)
-    birth_ok = np.isin(birth_level, (-1, 3)) | (birth_close & address_agrees)
-    address_top = config.comparisons[names.index("address")].n_levels - 1 if "address" in names else 0
-    surname_ok = (surname_level >= 2) | (surname_level == -1) | (address_level == address_top)
-    margin_ok = weight[picked] - runner_up >= options.margin_bits
-    grade_ok = np.ones(len(picked), dtype=bool)
-    if extra is not None and "grade" in extra.columns and options.reference_date is not None:
-        grade = pd.to_numeric(extra["grade"], errors="coerce").to_numpy(dtype=float)[rows]
-        school = extra["school"] if "school" in extra.columns else pd.Series([""] * len(extra))
-        school_text = school.to_numpy(dtype=object)[rows]
-        elementary = np.array(["小学" in str(v) for v in school_text], dtype=bool)
-        expected = expected_grade(
-            master["birth"].iloc[right[picked]].reset_index(drop=True), options.reference_date
-        )
-        known = ~np.isnan(grade) & ~np.isnan(expected)
-        grade_ok = ~known | (grade == expected) | ((grade == expected - 6) & ~elementary)
-    auto = (
-        (probability[picked] >= options.auto_threshold)
-        & birth_ok
-        & given_ok
-        & surname_ok
-        & margin_ok
-        & grade_ok
-    )
-    review = ~auto & (probability[picked] >= options.review_threshold)
-    outcome = np.where(auto, "auto", np.where(review, "review", "none"))
-    reasons = np.select(
-        [
-            auto,
-            ~grade_ok,
-            ~birth_ok & birth_close,
-            ~birth_ok,
-            ~given_ok,
-            ~surname_ok,
-            ~margin_ok,
-        ],
-        [
-            "",
-            "学年と生年月日が合わない",
-            "生年月日が近いだけで住所も一致しない",
-            "生年月日が一致しない",
-            "名が一致しない",
-            "氏が違い住所も一致しない",
-            "同程度の候補が他にもある",
-        ],
-        default="一致度が自動しきい値未満",
-    )
-    result.loc[rows, "outcome"] = outcome
-    result.loc[rows, "reason"] = np.where(outcome == "none", "一致度が低い", reasons)
-    result.loc[result["outcome"] == "none", "master"] = -1
-    details = _details(config, gammas[picked])
-    result.loc[rows, "detail"] = details
+    rules = options.rules or default_link_rules()
+    pairs, model = score_candidates(source, master, model=model, groups=groups, master_codes=master_codes)
+    apply_source_priors(pairs, model=model, groups=groups, stats=stats)
+    exclude_pairs(pairs, master, config=model.config, rules=rules, forbidden=forbidden, taken=taken)
+    chosen = assign_records(pairs, source, master, groups=groups, review_threshold=options.review_threshold)
+    result = decide_links(pairs, chosen, source, master, config=model.config, options=options, extra=extra)
     logger.info("matched %d records: %s", len(source), result["outcome"].value_counts().to_dict())
     return result, model

@@ -15,14 +15,18 @@ Steps, in order (the first that decides a record wins; see ``docs/matching-rules
    :mod:`macros_py.link.roster`); then probabilistic matching with the same model.
 
 A resident already linked to a record of a source is never a candidate for another
-record of that source.
+record of that source. :func:`link_records` runs these as named step functions
+(:func:`join_resident_numbers`, :func:`prepare_records`, :func:`apply_staff_decisions`,
+:func:`find_school_chains`, :func:`match_records`, :func:`chain_school_records`,
+:func:`finish_links`) over one mutable :class:`_Run`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,9 +181,10 @@ def _forbidden(run: _Run, rows: np.ndarray, keys: np.ndarray, different: pd.Data
     return hit["local"].to_numpy(np.int64), hit["master"].to_numpy(np.int64)
 
 
-def _fuzzy(
+def match_records(
     run: _Run,
-    rows: np.ndarray,
+    selected: np.ndarray,
+    *,
     prepared: pd.DataFrame,
     records: pd.DataFrame,
     keys: np.ndarray,
@@ -188,7 +193,12 @@ def _fuzzy(
     model: LinkModel | None,
     pairs: dict[str, int],
 ) -> LinkModel | None:
-    """Probabilistic matching of ``rows`` (positions into records/prepared), all sources at once."""
+    """Steps 5 and 7: probabilistic matching of the ``selected`` records, all sources at once.
+
+    Returns:
+        The model (trained on the first call of a run, re-used on the second).
+    """
+    rows = np.flatnonzero(selected)
     if len(rows) == 0 or len(run.master) == 0:
         return model
     groups, group_names = pd.factorize(run.source[rows])
@@ -214,9 +224,9 @@ def _fuzzy(
         sub,
         run.master,
         options,
-        model,
-        extra,
-        _forbidden(run, rows, keys, different),
+        model=model,
+        extra=extra,
+        forbidden=_forbidden(run, rows, keys, different),
         groups=groups.astype(np.int64),
         stats=stats,
         taken=taken,
@@ -233,39 +243,24 @@ def _fuzzy(
     return model
 
 
-def link_records(
-    records: pd.DataFrame,
-    master: pd.DataFrame,
-    options: MatchOptions,
-    decisions: pd.DataFrame | None = None,
-    model: LinkModel | None = None,
-    on_exact: Callable[[np.ndarray, np.ndarray], None] | None = None,
-) -> LinkRun:
-    """Link the records of any number of sources to the prepared master.
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 
-    Args:
-        records: raw records with canonical columns and ``source_id`` (one source if
-            absent); ``roster_number`` (出席番号) and ``class_name`` enable roster chaining.
-        master: :func:`prepare_master` output (``resident_id`` filled).
-        options: thresholds.
-        decisions: crosswalk rows ``source_id, source_key, resident_id, decision``
-            (oldest first; the latest per key and resident counts).
-        model: a trained model to re-use (trained once on the records otherwise).
-        on_exact: called once the 宛名番号 joins are known, with the positions of the
-            records linked ``exact`` and their master positions (final: no later step
-            changes them), so that the caller can start writing them meanwhile.
+
+def join_resident_numbers(
+    run: _Run,
+    records: pd.DataFrame,
+    *,
+    on_exact: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> pd.DataFrame:
+    """Step 1: records whose 宛名番号 is in the master: ``exact``, or ``conflict`` with a reason.
 
     Returns:
-        A :class:`LinkRun`.
+        The identity columns (``resident_id``, parsed ``birth``, ``sex``) of every record.
     """
-    records = records.reset_index(drop=True)
-    if "source_id" not in records.columns:
-        records = records.assign(source_id="source")
-    run = _Run(records, master)
-    seconds: dict[str, float] = {}
-    pairs: dict[str, int] = {}
-    started = time.perf_counter()
-
     identity = pd.DataFrame(
         {
             "resident_id": text_values(records, "resident_id"),
@@ -276,7 +271,7 @@ def link_records(
         },
         dtype=object,
     )
-    exact = exact_resident_join(identity, master)
+    exact = exact_resident_join(identity, run.master)
     outcome = exact["outcome"].to_numpy(dtype=object)
     hit = outcome != ""
     run.set(np.flatnonzero(hit), exact["master"].to_numpy(np.int64)[hit], "", "宛名番号", 0.0)
@@ -286,12 +281,16 @@ def link_records(
     if on_exact is not None:
         final = np.flatnonzero(outcome == "exact")
         on_exact(final, run.m[final].copy())
-    seconds["exact"] = time.perf_counter() - started
+    return identity
 
-    started = time.perf_counter()
-    rest = np.flatnonzero(outcome != "exact")
+
+def prepare_records(
+    run: _Run, records: pd.DataFrame, identity: pd.DataFrame, *, options: MatchOptions
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Step 2: prepared columns and record keys of every record not joined exactly ("" for those)."""
+    rest = np.flatnonzero(run.outcome != "exact")
     prepared_rest = prepare_people(records.iloc[rest], identity["birth"].to_numpy(dtype=object)[rest])
-    split_unspaced_names(prepared_rest, register=master)
+    split_unspaced_names(prepared_rest, register=run.master)
     prepared_rest["cohort"] = pd.Series(
         source_cohorts(prepared_rest, records.iloc[rest], options), dtype=object
     )
@@ -303,9 +302,13 @@ def link_records(
     prepared = pd.DataFrame(columns, index=pd.RangeIndex(len(records)), dtype=object)
     keys = np.full(len(records), "", dtype=object)
     keys[rest] = record_keys(records.iloc[rest].reset_index(drop=True), prepared_rest).to_numpy(dtype=object)
-    seconds["prepare"] = time.perf_counter() - started
+    return prepared, keys
 
-    same, different = _latest_decisions(decisions)
+
+def apply_staff_decisions(
+    run: _Run, keys: np.ndarray, *, same: pd.DataFrame, different: pd.DataFrame
+) -> None:
+    """Step 3: 同一 decisions link (also a number ``conflict``); 別人 keeps a conflict unlinked."""
     conflict = np.flatnonzero(run.outcome == "conflict")
     _apply_crosswalk(run, conflict, keys, same)
     if len(conflict) and not different.empty:
@@ -323,63 +326,65 @@ def link_records(
         run.set(rejected, -1, "none", "対応表", 0.0, "職員が別人と判定(宛名番号の不整合)")
     _apply_crosswalk(run, np.flatnonzero(run.undecided()), keys, same)
 
+
+@dataclass(frozen=True)
+class _SchoolChains:
+    """Roster keys of every record, the anchor source, and which records depend on it."""
+
+    roster: np.ndarray
+    school_names: np.ndarray
+    anchor: str
+    dependent: np.ndarray
+
+
+def find_school_chains(run: _Run, records: pd.DataFrame, *, prepared: pd.DataFrame) -> _SchoolChains:
+    """Step 4: the anchor school source (出欠) and the school sources that chain onto it."""
     roster = roster_keys(records)
     school_names = school_name_keys(records, prepared)
     anchor = choose_anchor_source(records, roster)
     dependent_sources = set(pd.unique(run.source[(roster != "") | (school_names != "")])) - {anchor}
     dependent = np.isin(run.source, list(dependent_sources)) & (anchor != "")
-    started = time.perf_counter()
-    model = _fuzzy(
-        run,
-        np.flatnonzero(run.undecided() & ~dependent),
-        prepared,
-        records,
-        keys,
-        different,
-        options,
-        model,
-        pairs,
-    )
-    seconds["match"] = time.perf_counter() - started
+    return _SchoolChains(roster, school_names, anchor, dependent)
 
-    started = time.perf_counter()
-    _chain_student_numbers(run, records, keys, dependent)
-    anchor_rows = np.flatnonzero((run.source == anchor) & np.isin(run.outcome, LINKED))
+
+def chain_school_records(
+    run: _Run, records: pd.DataFrame, keys: np.ndarray, *, prepared: pd.DataFrame, chains: _SchoolChains
+) -> None:
+    """Step 6: school records linked through a student number or the anchor's roster."""
+    _chain_student_numbers(run, records, keys, chains.dependent)
+    anchor_rows = np.flatnonzero((run.source == chains.anchor) & np.isin(run.outcome, LINKED))
     for chain_keys, method, reason in (
-        (roster, "名簿(学校・学年・組・番号)", "学校・学年・組・出席番号と氏名が照合済みの出欠記録と一致"),
-        (school_names, "名簿(学校・学年・氏名)", "学校・学年・氏名が照合済みの出欠記録と一致(同名なし)"),
+        (
+            chains.roster,
+            "名簿(学校・学年・組・番号)",
+            "学校・学年・組・出席番号と氏名が照合済みの出欠記録と一致",
+        ),
+        (
+            chains.school_names,
+            "名簿(学校・学年・氏名)",
+            "学校・学年・氏名が照合済みの出欠記録と一致(同名なし)",
+        ),
     ):
         chained = roster_links(
             chain_keys,
-            np.flatnonzero(run.undecided() & dependent),
+            np.flatnonzero(run.undecided() & chains.dependent),
             chain_keys[anchor_rows],
             run.m[anchor_rows],
             prepared,
-            master,
+            run.master,
             run.group,
         )
         if len(chained):
             position = chained["position"].to_numpy(np.int64)
             target = chained["master"].to_numpy(np.int64)
-            free = ~isin_codes(run.group[position] * len(master) + target, run.taken())
+            free = ~isin_codes(run.group[position] * len(run.master) + target, run.taken())
             run.set(
                 position[free], target[free], "roster", method, chained["score"].to_numpy(float)[free], reason
             )
-    seconds["roster"] = time.perf_counter() - started
-    started = time.perf_counter()
-    model = _fuzzy(
-        run,
-        np.flatnonzero(run.undecided() & dependent),
-        prepared,
-        records,
-        keys,
-        different,
-        options,
-        model,
-        pairs,
-    )
-    seconds["match_school"] = time.perf_counter() - started
 
+
+def finish_links(run: _Run, *, keys: np.ndarray, model: LinkModel | None, stats: dict) -> LinkRun:
+    """Step 8: undecided records become ``none``; the links table of the run."""
     run.outcome[run.outcome == ""] = "none"
     linked = run.outcome != "none"
     resident_id = np.where(linked & (run.m >= 0), run.master_index[np.clip(run.m, 0, None)], "")
@@ -394,8 +399,70 @@ def link_records(
             "detail": run.detail,
         }
     )
-    stats = {"pairs": pairs, "seconds": {k: round(v, 3) for k, v in seconds.items()}, "anchor": anchor}
     return LinkRun(links=links, keys=keys, model=model, stats=stats)
+
+
+def link_records(
+    records: pd.DataFrame,
+    master: pd.DataFrame,
+    options: MatchOptions,
+    decisions: pd.DataFrame | None = None,
+    model: LinkModel | None = None,
+    on_exact: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> LinkRun:
+    """Link the records of any number of sources to the prepared master.
+
+    The steps, in order (the first that decides a record wins): :func:`join_resident_numbers`,
+    :func:`prepare_records`, :func:`apply_staff_decisions`, :func:`find_school_chains`,
+    probabilistic matching of every source but the chained school sources
+    (:func:`match_records`), :func:`chain_school_records`, matching of the school records
+    still undecided, :func:`finish_links`.
+
+    Args:
+        records: raw records with canonical columns and ``source_id`` (one source if
+            absent); ``roster_number`` (出席番号) and ``class_name`` enable roster chaining.
+        master: :func:`prepare_master` output (``resident_id`` filled).
+        options: thresholds and decision rules.
+        decisions: crosswalk rows ``source_id, source_key, resident_id, decision``
+            (oldest first; the latest per key and resident counts).
+        model: a trained model to re-use (trained once on the records otherwise).
+        on_exact: called once the 宛名番号 joins are known, with the positions of the
+            records linked ``exact`` and their master positions (final: no later step
+            changes them), so that the caller can start writing them meanwhile.
+
+    Returns:
+        A :class:`LinkRun`.
+    """
+    records = records.reset_index(drop=True)
+    if "source_id" not in records.columns:
+        records = records.assign(source_id="source")
+    run = _Run(records, master)
+    seconds: dict[str, float] = {}
+    pairs: dict[str, int] = {}
+    with _timed(seconds, "exact"):
+        identity = join_resident_numbers(run, records, on_exact=on_exact)
+    with _timed(seconds, "prepare"):
+        prepared, keys = prepare_records(run, records, identity, options=options)
+    same, different = _latest_decisions(decisions)
+    apply_staff_decisions(run, keys, same=same, different=different)
+    chains = find_school_chains(run, records, prepared=prepared)
+    matching = {"prepared": prepared, "records": records, "keys": keys, "different": different}
+    with _timed(seconds, "match"):
+        model = match_records(
+            run, run.undecided() & ~chains.dependent, **matching, options=options, model=model, pairs=pairs
+        )
+    with _timed(seconds, "roster"):
+        chain_school_records(run, records, keys, prepared=prepared, chains=chains)
+    with _timed(seconds, "match_school"):
+        model = match_records(
+            run, run.undecided() & chains.dependent, **matching, options=options, model=model, pairs=pairs
+        )
+    stats = {
+        "pairs": pairs,
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "anchor": chains.anchor,
+    }
+    return finish_links(run, keys=keys, model=model, stats=stats)
 
 
 def _chain_student_numbers(run: _Run, records: pd.DataFrame, keys: np.ndarray, dependent: np.ndarray) -> None:
