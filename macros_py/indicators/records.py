@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pa_json
-from sqlalchemy import and_, func, select
+from sqlalchemy import LargeBinary, and_, cast, func, select
 
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import current_records_query, import_records_query
@@ -103,6 +103,19 @@ def rows_frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(table[:, i], dtype=object) for i, name in enumerate(names)})
 
 
+def _extract_dates(store: Store, import_ids: np.ndarray) -> pd.Series:
+    """The extract date (datetime64) of each row's import, from one read of the imports table.
+
+    Reading the import id (an integer) per record and the date per import is cheaper
+    than the same date text in every row (a city: 800,000 texts made and parsed).
+    """
+    rows = fetch_rows(store, select(imports.c.import_id, imports.c.extract_date))
+    dates = pd.Series([row[1] for row in rows], index=[int(row[0]) for row in rows], dtype=object)
+    codes, uniques = pd.factorize(import_ids)
+    parsed = pd.to_datetime(dates.reindex(uniques).to_numpy(dtype=object), errors="coerce")
+    return pd.Series(parsed.take(codes), dtype=parsed.dtype) if len(codes) else pd.Series(parsed[:0])
+
+
 def _record_rows(
     store: Store,
     query,
@@ -112,16 +125,30 @@ def _record_rows(
     extra_columns: Iterable[str] = (),
     own_ids: bool = True,
 ) -> pd.DataFrame:
+    """The records of ``query`` with :data:`RECORD_COLUMNS` (``resident_id`` ``None`` unless
+    ``own_ids``), the ``extra_columns`` and ``values_json`` as UTF-8 bytes.
+
+    ``values_json`` comes as bytes (``CAST AS BLOB``): Arrow's JSON reader wants bytes, and
+    a text would be decoded into Python and encoded back (a city: 1 s).
+    """
     current = query.subquery()
     keys = [*(_KEY_COLUMNS if with_keys else ()), *extra_columns]
-    names = [*RECORD_COLUMNS, *keys, *(["values_json"] if with_values else [])]
-    frame = rows_frame(fetch_rows(store, select(*[current.c[c] for c in names])), names)
+    fetched = [c for c in RECORD_COLUMNS if c != "extract_date" and (own_ids or c != "resident_id")]
+    names = [*fetched, "import_id", *keys]
+    columns = [current.c[c] for c in names]
+    if with_values:
+        names.append("values_json")
+        columns.append(cast(current.c.values_json, LargeBinary).label("values_json"))
+    frame = rows_frame(fetch_rows(store, select(*columns)), names)
     frame["record_id"] = frame["record_id"].astype(np.int64)
-    frame["extract_date"] = pd.to_datetime(frame["extract_date"], errors="coerce")
+    frame["extract_date"] = _extract_dates(store, frame.pop("import_id").to_numpy(dtype=np.int64))
     frame["grade"] = pd.to_numeric(frame["grade"], errors="coerce").astype(float)
     if own_ids:  # else the caller replaces them by the linked residents
         frame["resident_id"] = id_values(frame["resident_id"])
-    return frame
+    else:
+        frame["resident_id"] = pd.Series([None] * len(frame), dtype=object)
+    order = [*RECORD_COLUMNS, *keys, *(["values_json"] if with_values else [])]
+    return frame[order]
 
 
 def linked_residents(store: Store, source_id: str | None = None) -> pd.Series:
@@ -157,18 +184,27 @@ def _empty_values(types: Mapping[str, str], length: int) -> dict[str, pd.Series]
     return {name: pd.Series([None] * length, dtype=object) for name in types}
 
 
-def _parsed_by_arrow(texts: list[str], types: Mapping[str, str]) -> pd.DataFrame:
+def _json_lines(texts: np.ndarray) -> bytes:
+    """One UTF-8 JSON object per line (the texts hold no raw newline: JSON escapes it)."""
+    try:  # the store's reads give bytes: joined without a Python round trip
+        return b"\n".join(texts.tolist()) + b"\n"
+    except TypeError:
+        lines = (text if type(text) is bytes else str(text).encode("utf-8") for text in texts)
+        return b"\n".join(lines) + b"\n"
+
+
+def _parsed_by_arrow(texts: np.ndarray, types: Mapping[str, str]) -> pd.DataFrame:
     schema = pa.schema([pa.field(name, _ARROW_TYPES.get(kind, pa.string())) for name, kind in types.items()])
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    payload = ("\n".join(texts) + "\n").encode("utf-8")
-    table = pa_json.read_json(io.BytesIO(payload), parse_options=options)
+    table = pa_json.read_json(io.BytesIO(_json_lines(texts)), parse_options=options)
     return table.to_pandas(types_mapper=None)
 
 
-def _parsed_by_json(texts: list[str], types: Mapping[str, str]) -> pd.DataFrame:
+def _parsed_by_json(texts: np.ndarray, types: Mapping[str, str]) -> pd.DataFrame:
     """Fallback: one json.loads per distinct text (a value of an unexpected JSON type)."""
-    codes, uniques = pd.factorize(np.array(texts, dtype=object))
-    parsed = pd.DataFrame([json.loads(text) for text in uniques], columns=list(types))
+    codes, uniques = pd.factorize(texts)
+    loaded = [json.loads(text if isinstance(text, str | bytes) else str(text)) for text in uniques]
+    parsed = pd.DataFrame(loaded, columns=list(types))
     return parsed.iloc[codes].reset_index(drop=True)
 
 
@@ -186,7 +222,8 @@ def typed_values(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
     """The named value fields of ``values_json`` texts as typed columns (same index).
 
     Args:
-        texts: ``values_json`` per record (missing → every field missing).
+        texts: ``values_json`` per record, as text or UTF-8 bytes (missing → every field
+            missing).
         types: field name → 型, the fields to read.
 
     Returns:
@@ -195,12 +232,9 @@ def typed_values(texts: pd.Series, types: Mapping[str, str]) -> pd.DataFrame:
     """
     if not types:
         return pd.DataFrame(index=texts.index)
-    # a plain list, not pandas' str dtype: Arrow text there and back cost 1 s on a city
-    given = texts.to_numpy(dtype=object)
-    filled = [
-        "{}" if missing else text if type(text) is str else str(text)
-        for text, missing in zip(given, pd.isna(given), strict=True)
-    ]
+    # a plain object array, not pandas' str dtype: Arrow text there and back cost 1 s on a city
+    filled = np.array(texts.to_numpy(dtype=object), dtype=object, copy=True)
+    filled[pd.isna(filled)] = b"{}"
     if len(filled) == 0:
         raw = pd.DataFrame(_empty_values(types, 0))
     else:
@@ -350,7 +384,8 @@ def _record_key(frame: pd.DataFrame) -> pd.Series:
 def _previous_residents(store: Store, frame: pd.DataFrame, source_id: str, linked: pd.Series) -> pd.DataFrame:
     """Resident of each older record: its link (a carried record), else the resident linked
     to the current record with the same key, else its own 宛名番号."""
-    current = _record_rows(store, current_records_query(source_id), with_values=False, with_keys=True)
+    query = current_records_query(source_id)
+    current = _record_rows(store, query, with_values=False, with_keys=True, own_ids=False)
     current["resident_id"] = _linked_to(current["record_id"], linked)
     current = current[current["resident_id"].notna()]
     current_keys = pd.Series(current["resident_id"].to_numpy(), index=_record_key(current).to_numpy())
