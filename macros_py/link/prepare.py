@@ -224,6 +224,8 @@ def prepare_people(
     frame: pd.DataFrame,
     birth: np.ndarray | None = None,
     keys: Callable[[], dict[str, np.ndarray]] | None = None,
+    *,
+    parallel: bool = False,
 ) -> pd.DataFrame:
     """Normalise people records into comparison columns (see module docstring).
 
@@ -236,13 +238,17 @@ def prepare_people(
             (aligned with ``frame``), to avoid parsing them twice.
         keys: the call returned by :func:`start_people_keys` on this frame, when it
             was started earlier (so that it ran while the caller did other work).
+        parallel: without ``keys``, let addresses of a large frame be normalised in a
+            worker process meanwhile. Off by default: a process must not be started
+            while another thread may be writing (the link run's links writer), so
+            only a caller that knows no such thread runs may ask for it.
 
     Returns:
         A new object-dtype DataFrame with :data:`PREPARED_COLUMNS`, positional index.
     """
     if keys is None:
         # Addresses (the costliest) in the worker, names and readings here meanwhile.
-        addresses = int(frame["address"].notna().sum()) if "address" in frame.columns else 0
+        addresses = int(frame["address"].notna().sum()) if parallel and "address" in frame.columns else 0
         pending = start_people_keys(frame, ("address",), parallel=addresses >= PARALLEL_MIN_RECORDS)
         here = start_people_keys(frame, ("name", "name_kana"), parallel=False)()
     if birth is None:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import case, func, select
 
 from macros_py.store import Store
 from macros_py.store.tables_link import links
 
-__all__ = ["LINKABLE_COLUMNS", "current_links", "latest_run_id", "linkable_records", "records_by_id"]
+__all__ = [
+    "LINKABLE_COLUMNS",
+    "current_links",
+    "latest_run_id",
+    "linkable_records",
+    "records_by_id",
+    "shared_objects",
+]
 
 LINKABLE_COLUMNS = (
     "record_id",
@@ -58,6 +67,11 @@ def linkable_records(
     per distinct value). ``values_json`` is read only for records with a class (組), for
     the 出席番号 of roster chaining. Unordered.
 
+    The rows are fetched in slices and kept as Arrow arrays; each column then becomes an
+    object array holding one Python object per distinct value (a metropolis's two
+    million records name a few hundred thousand people, addresses and dates), which is
+    what keeps a 名寄せ of a metropolis within the memory of an office PC.
+
     Args:
         store: the store.
         source_id: only this source (the resident master, say).
@@ -77,13 +91,105 @@ def linkable_records(
         cursor = connection.connection.cursor()
         try:
             cursor.execute(sql)
-            rows = cursor.fetchall()
+            columns = _read_columns(cursor, LINKABLE_COLUMNS, numbers=("record_id",))
         finally:
             cursor.close()
-    frame = pd.DataFrame(rows, columns=list(LINKABLE_COLUMNS), dtype=object)
-    del rows
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=object, copy=False) if values.dtype == object else values
+            for name, values in columns.items()
+        }
+    )
     frame["record_id"] = frame["record_id"].astype(np.int64)
     return frame
+
+
+# Rows fetched from the driver at a time: only this many rows exist as Python objects
+# at once; the rest of the result waits as compact Arrow arrays.
+ROWS_PER_FETCH = 100_000
+
+
+def _arrow_chunk(values: tuple) -> pa.Array | None:
+    """One fetched slice of a column as an Arrow array (``None`` if its values do not share a type).
+
+    The type is the driver's (text, integers, dates on PostgreSQL). SQLite stores what it
+    is given, so a column may mix text and numbers; it is then kept as Python objects.
+    """
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _combined(parts: list[pa.Array]) -> pa.Array | None:
+    """The slices of a column as one array (``None`` if they disagree on the type).
+
+    A slice of nulls only has no type of its own and takes the others'; text is joined
+    with 64-bit offsets, as a metropolis's column may exceed 2 GB.
+    """
+    kinds = {part.type for part in parts} - {pa.null()}
+    if len(kinds) > 1:
+        return None
+    kind = kinds.pop() if kinds else pa.null()
+    if pa.types.is_string(kind):
+        kind = pa.large_string()
+    return pa.concat_arrays([part.cast(kind) for part in parts])
+
+
+def _read_columns(cursor, names: tuple[str, ...], numbers: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The cursor's rows as one array per column, read ``ROWS_PER_FETCH`` rows at a time.
+
+    Columns named in ``numbers`` that hold integers without nulls become int64 arrays;
+    the others object arrays in which equal values are one shared Python object (see
+    :func:`shared_objects`).
+    """
+    chunks: dict[str, list] = {name: [] for name in names}
+    while rows := cursor.fetchmany(ROWS_PER_FETCH):
+        for name, values in zip(names, zip(*rows, strict=True), strict=True):
+            chunk = _arrow_chunk(values)
+            chunks[name].append(values if chunk is None else chunk)
+        del rows
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        parts = chunks.pop(name)
+        if not parts:
+            out[name] = np.empty(0, dtype=object)
+            continue
+        array = _combined(parts) if all(isinstance(part, pa.Array) for part in parts) else None
+        if array is not None and name in numbers and pa.types.is_integer(array.type) and not array.null_count:
+            out[name] = array.to_numpy().astype(np.int64, copy=False)
+        elif array is not None:
+            out[name] = shared_objects(array)
+        else:  # mixed types: the driver's own objects, in order
+            values = [
+                value
+                for part in parts
+                for value in (part.to_pylist() if isinstance(part, pa.Array) else part)
+            ]
+            out[name] = np.empty(len(values), dtype=object)
+            out[name][:] = values
+        del parts, array
+    return out
+
+
+def shared_objects(array: pa.Array) -> np.ndarray:
+    """An Arrow array as an object array with one Python object per distinct value.
+
+    Only the distinct values are converted (``None`` where null). Equal values being one
+    object costs a pointer per row instead of a string each, and hashing them again
+    (factorising, joining) reuses each object's cached hash.
+
+    Examples:
+        >>> values = shared_objects(pa.array(["a", None, "a"]))
+        >>> values.tolist(), values[0] is values[2]
+        (['a', None, 'a'], True)
+    """
+    encoded = pc.dictionary_encode(array)
+    table = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    table[:-1] = encoded.dictionary.to_pylist()
+    table[-1] = None
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return table[codes]
 
 
 _IDS_PER_QUERY = 5_000
