@@ -349,7 +349,7 @@ def run_action(action_id: str, context: ActionContext) -> ActionResult:
     _record_run_end(store, run_id, result, context.user_name, decisions_since)
     if access.recorded_administrator and not active_users(parse_users(users_table)):
         result.tables[USERS.key] = users_table_with_administrator(users_table, access.recorded_administrator)
-    result.messages[:0] = list(access.notes)
+    result.messages.extend(access.notes)
     return result
 
 
