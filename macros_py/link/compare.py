@@ -1,8 +1,12 @@
 """Field comparisons of candidate pairs, vectorised: each comparison gives a level per pair.
 
 A comparison is data (:class:`ComparisonSpec`): which columns, which kind, which
-thresholds. Levels count upwards from 0 (disagree) to the top level (exact agreement);
-``-1`` means one side is missing, which the Fellegi–Sunter model treats as no evidence.
+thresholds. Each kind is one class (:class:`ExactComparison`, :class:`DateComparison`,
+:class:`StringComparison`, :class:`AddressComparison`, :class:`NameComparison`) that
+names its levels and computes them; a new kind is a new registered class and nothing
+else. Levels count upwards from 0 (disagree) to the top level (exact agreement); ``-1``
+(:data:`MISSING`, 欠損) means one side is missing, which the Fellegi–Sunter model treats
+as no evidence. Decision rules (:mod:`macros_py.link.decision_rules`) use the names.
 String similarities come from :func:`rapidfuzz.process.cpdist` over aligned arrays;
 dates are compared numerically as ``YYYYMMDD`` integers. No Python loop runs per pair,
 except over the few pairs that hold an unknown (外字) character.
