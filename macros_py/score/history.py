@@ -158,6 +158,16 @@ def _text_or_none(value) -> str | None:
     return str(value)
 
 
+def _texts_or_none(values: pd.Series) -> list[str | None]:
+    """:func:`_text_or_none` per value; the missing ones found column-wise (a per-value
+    check took 1 s over a city's children)."""
+    array = values.to_numpy(dtype=object)
+    missing = pd.isna(array)
+    texts = np.full(len(array), None, dtype=object)
+    texts[~missing] = [_text_or_none(value) for value in array[~missing]]
+    return texts.tolist()
+
+
 def _children_rows(run_id: int, run: StoredRun) -> pd.DataFrame:
     children = run.children
     ages = pd.to_numeric(children["age"], errors="coerce")
@@ -165,11 +175,11 @@ def _children_rows(run_id: int, run: StoredRun) -> pd.DataFrame:
         {
             "run_id": run_id,
             "resident_id": children.index.astype(str),
-            "household_id": [_text_or_none(value) for value in children["household_id"]],
-            "name": [_text_or_none(value) for value in children["name"]],
+            "household_id": _texts_or_none(children["household_id"]),
+            "name": _texts_or_none(children["name"]),
             "age": [None if pd.isna(value) else int(value) for value in ages],
-            "school": [_text_or_none(value) for value in children["school"]],
-            "grade": [_text_or_none(value) for value in children["grade"]],
+            "school": _texts_or_none(children["school"]),
+            "grade": _texts_or_none(children["grade"]),
             "support_status": run.support.reindex(children.index).fillna("").astype(str).to_numpy(),
         },
         dtype=object,

@@ -170,19 +170,25 @@ def _stored_children(children: pd.DataFrame) -> pd.DataFrame:
     ages = pd.to_numeric(frame["age"], errors="coerce")
     out = pd.DataFrame(
         {
-            "household_id": [None if _blank(v) else str(v) for v in frame["household_id"]],
-            "name": [None if _blank(v) else str(v) for v in frame["name"]],
+            "household_id": _texts_or_none(frame["household_id"], str),
+            "name": _texts_or_none(frame["name"], str),
             "age": [None if pd.isna(v) else int(v) for v in ages],
-            "school": [None if _blank(v) else str(v) for v in frame["school"]],
-            "grade": [None if _blank(v) else _integer_text(v) for v in frame["grade"]],
+            "school": _texts_or_none(frame["school"], str),
+            "grade": _texts_or_none(frame["grade"], _integer_text),
         },
         index=pd.Index(children.index.astype(str), name="resident_id"),
     )
     return out.sort_index()
 
 
-def _blank(value) -> bool:
-    return value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)) or value == ""
+def _texts_or_none(values: pd.Series, text_of) -> list:
+    """``text_of(value)`` per value, ``None`` where blank (missing or ""); the blanks are
+    found column-wise (a per-value check took 1 s over a city's children)."""
+    array = values.to_numpy(dtype=object)
+    blank = pd.isna(array) | (array == "")
+    texts = np.full(len(array), None, dtype=object)
+    texts[~blank] = [text_of(value) for value in array[~blank]]
+    return texts.tolist()
 
 
 def _integer_text(value) -> str:
