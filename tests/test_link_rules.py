@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from macros_py.actions import run_action
-from macros_py.config.defaults import default_table
+from macros_py.actions import ActionContext, run_action
+from macros_py.config.defaults import default_table, default_tables
 from macros_py.config.errors import ConfigErrors
 from macros_py.link.compare import (
     KINDS,
@@ -230,3 +230,20 @@ def test_the_link_action_uses_the_rules_tab(tmp_path):
     review = result.tables["link_review"]
     listed = review[review["ソースID"] == "gakureibo"]["項目別一致"]
     assert listed.str.startswith("テストのため自動にしない").sum() >= 295
+
+
+def test_the_settings_check_lists_a_bad_rules_row(tmp_path):
+    tables = default_tables()
+    tables[LINK_RULES.key].loc[4, "満たさないとき"] = "保留"
+    result = run_action(
+        "check_settings", ActionContext(tables=tables, workbook_dir=tmp_path, user_name="tester")
+    )
+    assert not result.ok
+    expected = (
+        f"シート「名寄せルール」 {LINK_RULES.excel_row(4)}行目 「満たさないとき」列: 「保留」は使えません"
+    )
+    assert any(message.startswith(expected) for message in result.messages), result.messages
+    clean = run_action(
+        "check_settings", ActionContext(tables=default_tables(), workbook_dir=tmp_path, user_name="t")
+    )
+    assert clean.ok, clean.messages

@@ -19,11 +19,13 @@ Validator = Callable[[Mapping[str, pd.DataFrame]], list[ConfigError]]
 # Stage validators are named here so config does not import the stages at load time.
 STAGE_VALIDATORS: tuple[str, ...] = (
     "macros_py.ingest.mapping:validate_mapping_tables",
+    "macros_py.link.decision_rules:validate_link_rule_tables",
     "macros_py.score.pipeline:validate_score_tables",
 )
 # The tab each stage validator checks, named when the validator cannot be loaded.
 VALIDATOR_SHEETS: dict[str, str] = {
     "macros_py.ingest.mapping:validate_mapping_tables": "項目マッピング",
+    "macros_py.link.decision_rules:validate_link_rule_tables": "名寄せルール",
     "macros_py.score.pipeline:validate_score_tables": "判定ルール",
 }
 

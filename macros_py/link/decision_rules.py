@@ -53,6 +53,7 @@ __all__ = [
     "link_rules_from_tab",
     "parse_link_rules",
     "rule_vocabulary",
+    "validate_link_rule_tables",
 ]
 
 HEADERS = ("ルールID", "ルール名", "条件", "満たさないとき", "理由", "説明")
@@ -346,3 +347,12 @@ def link_rules_from_tab(table: pd.DataFrame | None) -> LinkRules:
     if table is None or not any(_cell(value) for value in table.to_numpy(dtype=object).ravel()):
         return default_link_rules()
     return parse_link_rules(table, first_row=LINK_RULES.excel_row(0))
+
+
+def validate_link_rule_tables(tables: Mapping[str, pd.DataFrame]) -> list[ConfigError]:
+    """Problems of the 名寄せルール tab, for the 設定チェック action (none when the tab is absent)."""
+    try:
+        link_rules_from_tab(tables.get(LINK_RULES.key))
+    except ConfigErrors as error:
+        return list(error.errors)
+    return []
