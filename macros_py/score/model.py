@@ -342,7 +342,10 @@ def _best_fit(matrix: np.ndarray, target: np.ndarray, seed: int, folds: int, gri
 
     means, scales, constant = _standardise(matrix)
     usable = ~constant
-    full = _path_fits(((matrix - means) / scales)[:, usable], target, seed, grid)
+    standardised = ((matrix - means) / scales)[:, usable]
+    # The full-data path is fitted only as far as the chosen strength (below): the folds
+    # need its first fit as their starting point, the model only the chosen one.
+    full = _path_fits(standardised, target, seed, grid[:1])
     logits = np.zeros((len(grid), len(target)), dtype=np.float64)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(matrix, target):  # each fold standardised once for the whole path
@@ -357,6 +360,7 @@ def _best_fit(matrix: np.ndarray, target: np.ndarray, seed: int, folds: int, gri
             logits[position, test] = intercept + held_out @ coefficients
     aucs = [float(roc_auc_score(target, row)) for row in logits]
     best = int(np.argmax(aucs))  # the strongest shrinkage among equals
+    full += _path_fits(standardised, target, seed, grid[1 : best + 1], start=full[-1])
     logger.info("統計モデルの正則化: C = %g(交差検証AUC %.3f)", grid[best], aucs[best])
     return _Fit(
         means,
