@@ -132,7 +132,9 @@ def test_item_reasons_match_the_row_by_row_version(with_model):
     generator = np.random.default_rng(7)
     count = 400
     hits = pd.DataFrame(generator.random((count, 8)) < 0.35, columns=list("abcdefgh"))
-    texts = np.array(["", "年齢、欠席", "所得", "欠席、部活動、外国籍", "見守り", "a、b、c、d、e、f"], dtype=object)
+    texts = np.array(
+        ["", "年齢、欠席", "所得", "欠席、部活動、外国籍", "見守り", "a、b、c、d、e、f"], dtype=object
+    )
     model_up = pd.Series(texts[generator.integers(0, len(texts), count)]) if with_model else None
     model_down = pd.Series(texts[generator.integers(0, len(texts), count)]) if with_model else None
     got = _item_reasons(hits, RULES, model_up, model_down)
