@@ -66,7 +66,10 @@ ASSIGNED = "assigned"  # facts known only once a record's pair is chosen
 
 @dataclass(frozen=True)
 class Check:
-    """A fact about a pair that is not a model comparison, with named levels.
+    """A name a condition may use, with named levels: a comparison, or a decision check.
+
+    The decision checks (:data:`CHECKS`) are facts about a pair that are not model
+    comparisons: twins, the margin over the runner-up, grade against birth date.
 
     Attributes:
         name: Japanese name used in conditions.
@@ -77,6 +80,15 @@ class Check:
     name: str
     levels: tuple[Level, ...]
     stage: str
+
+    def number(self, level_name: str) -> int | None:
+        """Number of the level called ``level_name`` (name or label; -1 for 欠損), ``None`` if unknown."""
+        if level_name == MISSING:
+            return -1
+        for number, level in enumerate(self.levels):
+            if level_name in (level.name, level.label):
+                return number
+        return None
 
 
 TWIN = Check("双子", (Level("いない", "いない"), Level("いる", "いる")), CANDIDATE)
@@ -89,32 +101,15 @@ _OPERATORS = {"=": "=", "==": "=", "≠": "!=", "!=": "!=", "≥": ">=", ">=": "
 _TERM = re.compile(r"^(?P<fact>.+?)\s*(?P<op>==|!=|>=|<=|=|≠|≥|≤|≧|≦)\s*(?P<level>.+)$")
 
 
-@dataclass(frozen=True)
-class _Fact:
-    """A name a condition may use: its levels and stage."""
-
-    name: str
-    levels: tuple[Level, ...]
-    stage: str
-
-    def number(self, level_name: str) -> int | None:
-        if level_name == MISSING:
-            return -1
-        for number, level in enumerate(self.levels):
-            if level_name in (level.name, level.label):
-                return number
-        return None
-
-
-def rule_vocabulary(comparisons: Iterable[ComparisonSpec]) -> dict[str, _Fact]:
+def rule_vocabulary(comparisons: Iterable[ComparisonSpec]) -> dict[str, Check]:
     """Names usable in conditions: each comparison (by label and by name) and each check."""
-    facts: dict[str, _Fact] = {}
+    facts: dict[str, Check] = {}
     for spec in comparisons:
-        fact = _Fact(spec.title, spec.comparison.levels(), CANDIDATE)
+        fact = Check(spec.title, spec.comparison.levels(), CANDIDATE)
         facts.setdefault(spec.title, fact)
         facts.setdefault(spec.name, fact)
     for check in CHECKS:
-        facts[check.name] = _Fact(check.name, check.levels, check.stage)
+        facts[check.name] = check
     return facts
 
 
@@ -212,7 +207,7 @@ def _normalized(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def _parse_condition(text: str, facts: Mapping[str, _Fact], decision: str) -> tuple:
+def _parse_condition(text: str, facts: Mapping[str, Check], decision: str) -> tuple:
     """(condition groups, Japanese problem or "")."""
     groups: list[tuple[Term, ...]] = []
     for alternative in re.split(r"\s*(?:または|\|)\s*", _normalized(text)):
