@@ -51,14 +51,14 @@ def _row_by_row(database: Path, source_id: str) -> pd.DataFrame:
 
 @pytest.fixture
 def store_with_odd_values(tmp_path):
-    """A store whose master has a non-numeric 学年 (SQLite keeps it as text) and repeated names."""
+    """A store whose master has a non-numeric 学年 late (SQLite keeps it as text) and repeated names."""
     store = open_store(tmp_path / "mimamori.db")
     master = make_master(40)
-    master["grade"] = [None] * 39 + [3]
-    master["school"] = ["みどり小学校"] * 20 + [None] * 20
+    master["grade"] = [3] + [None] * 39  # the first slice shows 学年 as a number
+    master["school"] = [None] * 20 + ["みどり小学校"] * 20  # no school in the first slice
     _import(store, "jumin", master)
     with sqlite3.connect(tmp_path / "mimamori.db") as connection:
-        connection.execute("UPDATE records SET grade = '不明' WHERE row_number = 5")
+        connection.execute("UPDATE records SET grade = '不明' WHERE row_number = 30")
         connection.execute("UPDATE records SET name = '山田 太郎' WHERE row_number IN (6, 7, 8)")
     yield store, tmp_path / "mimamori.db"
     store.dispose()

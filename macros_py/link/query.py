@@ -121,16 +121,34 @@ def _arrow_chunk(values: tuple) -> pa.Array | None:
         return None
 
 
+def _slice_columns(rows: list[tuple], row_type: pa.StructType | None) -> list:
+    """The columns of one fetched slice: Arrow arrays, or the values of a column that has none.
+
+    With ``row_type`` known the rows convert in one pass (no transposition in Python);
+    a slice that does not fit it (a first text 学年, say) goes column by column.
+    """
+    if row_type is not None:
+        try:
+            return pa.array(rows, type=row_type).flatten()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    columns = []
+    for values in zip(*rows, strict=True):
+        chunk = _arrow_chunk(values)
+        columns.append(values if chunk is None else chunk)
+    return columns
+
+
 def _combined(parts: list[pa.Array]) -> pa.Array | None:
     """The slices of a column as one array (``None`` if they disagree on the type).
 
     A slice of nulls only has no type of its own and takes the others'; text is joined
     with 64-bit offsets, as a metropolis's column may exceed 2 GB.
     """
-    kinds = {part.type for part in parts} - {pa.null()}
+    kinds = {part.type for part in parts if part.null_count < len(part)}
     if len(kinds) > 1:
         return None
-    kind = kinds.pop() if kinds else pa.null()
+    kind = kinds.pop() if kinds else pa.large_string()  # no value at all: nulls of any type
     if pa.types.is_string(kind):
         kind = pa.large_string()
     return pa.concat_arrays([part.cast(kind) for part in parts])
@@ -144,10 +162,16 @@ def _read_columns(cursor, names: tuple[str, ...], numbers: tuple[str, ...] = ())
     :func:`shared_objects`).
     """
     chunks: dict[str, list] = {name: [] for name in names}
+    row_type = None  # the columns' Arrow types, once a slice has shown them all
     while rows := cursor.fetchmany(ROWS_PER_FETCH):
-        for name, values in zip(names, zip(*rows, strict=True), strict=True):
-            chunk = _arrow_chunk(values)
-            chunks[name].append(values if chunk is None else chunk)
+        for name, chunk in zip(names, _slice_columns(rows, row_type), strict=True):
+            chunks[name].append(chunk)
+        if row_type is None and all(isinstance(chunks[name][-1], pa.Array) for name in names):
+            # A column without a value yet is guessed to be text; a slice that proves
+            # otherwise converts column by column.
+            kinds = [chunks[name][-1].type for name in names]
+            kinds = [pa.large_string() if kind == pa.null() else kind for kind in kinds]
+            row_type = pa.struct(list(zip(names, kinds, strict=True)))
         del rows
     out: dict[str, np.ndarray] = {}
     for name in names:
