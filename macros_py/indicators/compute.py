@@ -63,6 +63,7 @@ class _Sources:
     def current(self, source_id: str) -> pd.DataFrame:
         if (source_id, False) not in self._coded:
             self._coded[(source_id, False)] = self._with_person(self.cache.current(source_id))
+            self.cache.forget(source_id)  # one copy per source, not two (the metro's peak memory)
         return self._coded[(source_id, False)]
 
     def previous(self, source_id: str) -> pd.DataFrame | None:

@@ -460,6 +460,11 @@ class SourceCache:
                 self._resident_rows = None  # read into the records; no longer needed
         return self._current[source_id]
 
+    def forget(self, source_id: str) -> None:
+        """Drop the source's current records (a caller keeping its own copy frees memory;
+        a later :meth:`current` reads them again)."""
+        self._current.pop(source_id, None)
+
     def previous(self, source_id: str) -> pd.DataFrame | None:
         """:func:`previous_source_records` of the source."""
         if source_id not in self._previous:
