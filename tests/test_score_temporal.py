@@ -92,7 +92,8 @@ def _unknown_children(folder: Path, run_children: pd.DataFrame, count: int) -> p
 
 
 def _write_later_extract(folder: Path, newly: pd.DataFrame) -> None:
-    """The later files: label sources with new children, accumulated attendance, one more opt-out."""
+    """The later files: label sources with new children, accumulated attendance, the
+    resident register again (same content), one more opt-out."""
     exports = folder / "exports"
     consult, ledger = newly.iloc[:-4], newly.iloc[-4:]
     source = next((exports / "児童相談").glob("相談記録_2025*.csv"))
@@ -136,6 +137,8 @@ def _write_later_extract(folder: Path, newly: pd.DataFrame) -> None:
         table.to_csv(
             source.parent / f"{source.name.rsplit('_', 1)[0]}_{LATER}.csv", index=False, encoding="cp932"
         )
+    register = next((exports / "住民記録").glob("住民記録_2025*.csv"))  # same people, later date
+    shutil.copyfile(register, register.with_name(f"住民記録_{LATER}.csv"))
     source = next((exports / "こども家庭センター").glob("不同意書_2025*.csv"))
     table = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="cp932")
     family = consult.iloc[0]
@@ -237,7 +240,7 @@ def test_the_earlier_extract_is_what_the_store_held_before_the_later_import(two_
         "current": LATER_DATE,
     }
     assert dates["attendance"]["current"] == LATER_DATE and dates["attendance"]["earlier"] < LATER_DATE
-    assert dates["jumin"]["earlier"] == dates["jumin"]["current"]
+    assert dates["jumin"] == {"name": "住民記録", "earlier": "2025-11-30", "current": LATER_DATE}
 
 
 def test_newly_known_children_are_counted_and_opted_out_families_are_not(two_extracts):

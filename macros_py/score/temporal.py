@@ -28,7 +28,10 @@ What "the earlier extract" means (sources are refreshed at different times):
 
 Nothing here reads synthetic truth. The items are computed with the public functions of
 :mod:`macros_py.indicators` (a wrapper over ``compute_items``' steps, because
-``compute_items`` reads the current extract only).
+``compute_items`` reads the current extract only). :func:`previous_records` is
+``previous_source_records`` reading all files of an extract in one query; it calls the
+records module's private steps (``_record_rows``, ``_previous_residents``, ...) so that
+both give the same frame; drop it when that module reads an extract in one query.
 """
 
 from __future__ import annotations
@@ -42,18 +45,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
+from macros_py.indicators import records as source_records
 from macros_py.indicators.aggregate import aggregate_per_person, kept_records
 from macros_py.indicators.compute import ITEM_STATUS_COLUMNS, ItemResults, child_attributes, judged_hits
 from macros_py.indicators.population import build_population, resident_master
-from macros_py.indicators.records import (
-    RECORD_COLUMNS,
-    SourceCache,
-    fetch_rows,
-    rows_frame,
-)
+from macros_py.indicators.records import RECORD_COLUMNS, SourceCache, fetch_rows, rows_frame
 from macros_py.indicators.scopes import COMBINE, scope_pairs, scoped_values
 from macros_py.ingest.mapping import MappingConfig
-from macros_py.ingest.query import import_records_query
+from macros_py.ingest.query import _records_of
 from macros_py.score.evaluation import EarlierExtract
 from macros_py.store import Store
 from macros_py.store.tables_ingest import current_import_condition, imports
@@ -65,6 +64,7 @@ __all__ = [
     "earlier_extract",
     "earlier_items",
     "earlier_support_status",
+    "previous_records",
     "source_extracts",
 ]
 
@@ -150,6 +150,45 @@ def _previous_import_ids(store: Store, source_id: str, extract_date: pd.Timestam
         return [int(row[0]) for row in connection.execute(statement).all()]
 
 
+def _previous_extract_query(source_id: str, import_ids: Sequence[int]):
+    """One SELECT of every file of a previous extract (own and carried records).
+
+    ``ingest.query.import_records_query`` reads one import without the source filter, so
+    SQLite scans every record once per file (``records`` is indexed by source and import):
+    0.21 s CPU per file on a city store, 63 attendance files = 13 s; this query: 0.3 s.
+    """
+    return _records_of(imports.c.import_id.in_(list(import_ids)), source_id)
+
+
+def previous_records(
+    store: Store,
+    source_id: str,
+    *,
+    mapping: MappingConfig,
+    extract_date: pd.Timestamp,
+    fields: Iterable[str] | None,
+    resident_source_id: str | None,
+    linked: pd.Series,
+) -> pd.DataFrame:
+    """``indicators.records.previous_source_records`` of the extract dated ``extract_date``,
+    read in one query (see :func:`_previous_extract_query`); same columns and residents.
+
+    A wrapper over the records module's steps (read, resident of each older record,
+    typed values), because that function reads the files of an extract one by one.
+    """
+    types = source_records._value_fields(mapping, source_id, fields)
+    query = _previous_extract_query(source_id, _previous_import_ids(store, source_id, extract_date))
+    frame = source_records._record_rows(store, query, with_values=bool(types), with_keys=True)
+    frame = frame.drop_duplicates("record_id")
+    if source_id != resident_source_id:
+        frame = source_records._previous_residents(store, frame, source_id, linked)
+    frame = frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
+    frame = frame.drop(columns=list(source_records._KEY_COLUMNS))
+    if types:
+        frame = source_records._with_values(frame, types)
+    return source_records._labelled(frame.reset_index(drop=True))
+
+
 class EarlierSourceCache(SourceCache):
     """A :class:`SourceCache` whose "current" records are those as of the earlier extract.
 
@@ -179,11 +218,9 @@ class EarlierSourceCache(SourceCache):
         if not self.extracts.has_previous(source):
             return super().resident_rows(extra_columns)
         names = list(dict.fromkeys([*RECORD_COLUMNS, *extra_columns, "values_json"]))
-        parts = []
-        for import_id in _previous_import_ids(self.store, source, self.extracts.previous[source]):
-            query = import_records_query(import_id).subquery()
-            parts.append(rows_frame(fetch_rows(self.store, select(*[query.c[c] for c in names])), names))
-        frame = pd.concat(parts, ignore_index=True) if parts else rows_frame([], names)
+        import_ids = _previous_import_ids(self.store, source, self.extracts.previous[source])
+        query = _previous_extract_query(source, import_ids).subquery()
+        frame = rows_frame(fetch_rows(self.store, select(*[query.c[c] for c in names])), names)
         return frame.drop_duplicates("record_id").reset_index(drop=True)
 
     def current(self, source_id: str) -> pd.DataFrame:
@@ -194,8 +231,15 @@ class EarlierSourceCache(SourceCache):
             return self._earlier[source_id]
         if source_id in self.known and self.extracts.has_previous(source_id):
             if source_id not in self._earlier:
-                frame = self.previous(source_id)
-                self._earlier[source_id] = frame if frame is not None else super().current(source_id)
+                self._earlier[source_id] = previous_records(
+                    self.store,
+                    source_id,
+                    mapping=self.mapping,
+                    extract_date=self.extracts.previous[source_id],
+                    fields=self._fields.get(source_id, set()),
+                    resident_source_id=self.resident_source_id,
+                    linked=self.linked,
+                )
             return self._earlier[source_id]
         return super().current(source_id)
 
