@@ -3,7 +3,9 @@
 The worker is a plain child process (``python -m macros_py.link.keys_worker``, which
 works the same on Windows, where there is no ``fork``) that imports only the
 normalisation functions, no pandas, so it is ready in a fraction of a second. Values
-and results travel as pickles over its stdin and stdout. The parent keeps the worker's
+and results travel as pickles over its stdin and stdout. Results travel coded: per key,
+the distinct keys once and an int32 code per value, so that the parent unpickles a few
+hundred thousand surnames and towns instead of a tuple of strings per distinct name. The parent keeps the worker's
 stdin open until it has the result, so the worker sees end of input and exits as soon
 as the parent is gone (a killed 名寄せ must leave no process behind).
 """
@@ -15,12 +17,13 @@ import pickle
 import struct
 import sys
 import threading
+from array import array
 
 from macros_py.normalize.address import split_address
 from macros_py.normalize.kana import kana_key, split_kana
 from macros_py.normalize.names import split_name, unify_separators
 
-__all__ = ["KEY_FUNCTIONS", "distinct_keys", "serve"]
+__all__ = ["KEY_FUNCTIONS", "CodedKeys", "distinct_keys", "serve"]
 
 
 def address_keys(values: list[str]) -> list[tuple[str, str, str]]:
@@ -61,9 +64,32 @@ def reading_keys(values: list[str]) -> list[tuple[str, str, str]]:
 KEY_FUNCTIONS = {"name": name_keys, "name_kana": reading_keys, "address": address_keys}
 
 
-def distinct_keys(values: dict[str, list[str]]) -> dict[str, list[tuple]]:
-    """Key rows of each column's distinct values (what the worker computes)."""
-    return {column: KEY_FUNCTIONS[column](texts) for column, texts in values.items()}
+# One key of one column: an int32 code per value (``array("i")``) and the distinct keys.
+CodedKeys = tuple[array, list[str]]
+
+
+def _coded(rows: list[tuple], width: int) -> list[CodedKeys]:
+    """Key rows → per key position, (code of each row's key, distinct keys in code order)."""
+    out = []
+    for position in range(width):
+        seen: dict[str, int] = {}
+        codes = array("i", [seen.setdefault(row[position], len(seen)) for row in rows])
+        out.append((codes, list(seen)))
+    return out
+
+
+_WIDTH = {"name": 4, "name_kana": 3, "address": 3}
+
+
+def distinct_keys(values: dict[str, list[str]]) -> dict[str, list[CodedKeys]]:
+    """Coded keys of each column's distinct values (what the worker computes).
+
+    Examples:
+        >>> codes, towns = distinct_keys({"address": ["本町1-2-3", "本町4-5-6"]})["address"][0]
+        >>> list(codes), towns
+        ([0, 0], ['本町'])
+    """
+    return {column: _coded(KEY_FUNCTIONS[column](texts), _WIDTH[column]) for column, texts in values.items()}
 
 
 def _exit_when_parent_ends(stream) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from macros_py.link.keys_worker import distinct_keys
+from macros_py.link.keys_worker import CodedKeys, distinct_keys
 from macros_py.normalize.dates import parse_dates
 
 __all__ = [
@@ -103,7 +103,7 @@ def _distinct_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dic
     return codes, values
 
 
-def _worker_keys(values: dict[str, list[str]]) -> Callable[[], dict[str, list[tuple]]] | None:
+def _worker_keys(values: dict[str, list[str]]) -> Callable[[], dict[str, list[CodedKeys]]] | None:
     """Start computing the key rows of ``values`` in a worker process (``None`` if none starts).
 
     Only the distinct values travel (a city's master has a few hundred thousand). The
@@ -137,7 +137,7 @@ def _worker_keys(values: dict[str, list[str]]) -> Callable[[], dict[str, list[tu
     thread = threading.Thread(target=exchange, name="people-keys", daemon=True)
     thread.start()
 
-    def collect() -> dict[str, list[tuple]]:
+    def collect() -> dict[str, list[CodedKeys]]:
         thread.join()
         worker.stdin.close()  # the worker may now end
         worker.stdout.close()
@@ -172,11 +172,11 @@ def start_people_keys(
     """
     codes, values = _distinct_values(frame, columns)
 
-    def finish(rows_by_column: dict[str, list[tuple]]) -> dict[str, np.ndarray]:
+    def finish(keys_by_column: dict[str, list[CodedKeys]]) -> dict[str, np.ndarray]:
         out = {}
-        for column, rows in rows_by_column.items():
+        for column, coded in keys_by_column.items():
             names = _KEY_COLUMNS[column]
-            out.update(zip(names, _split_results(rows, codes[column], len(names)), strict=True))
+            out.update(zip(names, (_per_row(part, codes[column]) for part in coded), strict=True))
         return out
 
     pending = _worker_keys(values) if parallel and len(frame) >= PARALLEL_MIN_RECORDS else None
@@ -209,15 +209,17 @@ def parse_birth_dates(values: pd.Series) -> pd.Series:
     return pd.Series(np.append(text, "").astype(object)[codes], dtype=object)
 
 
-def _split_results(results: list[tuple], codes: np.ndarray, count: int) -> list[np.ndarray]:
-    """Per-distinct-value result tuples → ``count`` per-row object arrays (via the codes)."""
-    out = []
-    for index in range(count):
-        part = np.empty(len(results) + 1, dtype=object)
-        part[:-1] = [result[index] for result in results]
-        part[-1] = ""
-        out.append(part[codes])
-    return out
+def _per_row(coded: CodedKeys, codes: np.ndarray) -> np.ndarray:
+    """One coded key of the distinct values → an object array per row ("" where missing).
+
+    Equal keys are one shared object, whichever distinct value they came from.
+    """
+    key_codes, keys = coded
+    table = np.empty(len(keys) + 1, dtype=object)
+    table[:-1] = keys
+    table[-1] = ""
+    of_value = np.append(np.frombuffer(key_codes, dtype=f"i{key_codes.itemsize}"), len(keys))
+    return table[of_value[codes]] if len(codes) else np.empty(0, dtype=object)
 
 
 def prepare_people(
