@@ -40,6 +40,7 @@ def audit_refusal(store: Store, operation: Operation, user_name: str, access: Ac
             REFUSED,
             target=operation.id,
             detail={
+                "label": operation.label,
                 "reason": access.reason,
                 "roles": list(access.roles),
                 "allowed_roles": list(operation.roles),
