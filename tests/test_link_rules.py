@@ -16,10 +16,14 @@ from macros_py.link.compare import (
     KINDS,
     MISSING,
     AddressComparison,
+    Comparison,
     ComparisonSpec,
     DateComparison,
+    Level,
     NameComparison,
+    compare_pairs,
     level_labels,
+    register_comparison,
 )
 from macros_py.link.decision_rules import (
     EXCLUDE,
@@ -247,3 +251,35 @@ def test_the_settings_check_lists_a_bad_rules_row(tmp_path):
         "check_settings", ActionContext(tables=default_tables(), workbook_dir=tmp_path, user_name="t")
     )
     assert clean.ok, clean.messages
+
+
+def test_a_new_comparison_kind_is_one_class_and_rules_can_name_its_levels():
+    @register_comparison
+    class InitialComparison(Comparison):
+        """Equal text, or only the same first character."""
+
+        kind = "test_initial"
+
+        def levels(self) -> tuple[Level, ...]:
+            return (Level("不一致", "不一致"), Level("頭文字一致", "最初の字が一致"), Level("一致", "一致"))
+
+        def compare(self, coded, left_index, right_index) -> np.ndarray:
+            code_left, code_right, uniques = coded["main"]
+            a, b = code_left[left_index], code_right[right_index]
+            first = np.array([value[:1] for value in uniques], dtype=object)
+            levels = (first[a] == first[b]).astype(np.int8)
+            levels[a == b] = 2
+            levels[(a < 0) | (b < 0)] = -1
+            return levels
+
+    spec = ComparisonSpec("town", "town", kind="test_initial", label="町名")
+    left = pd.DataFrame({"town": ["本町", "本郷", "栄町", ""]})
+    right = pd.DataFrame({"town": ["本町", "本町", "本町", "本町"]})
+    positions = np.arange(4)
+    assert compare_pairs(left, right, positions, positions, (spec,)).ravel().tolist() == [2, 1, 0, -1]
+    assert level_labels(spec) == ["不一致", "最初の字が一致", "一致"]
+    rules = parse_link_rules(
+        _table(("town", "町名", "町名 ≥ 頭文字一致", "要確認", "町名が違う")), comparisons=[spec]
+    )
+    levels = {"町名": np.array([2, 1, 0, -1], dtype=np.int8)}
+    assert rules.review_reasons(levels, 4).tolist() == ["", "", "町名が違う", "町名が違う"]

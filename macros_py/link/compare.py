@@ -38,6 +38,7 @@ __all__ = [
     "StringComparison",
     "compare_pairs",
     "level_labels",
+    "register_comparison",
 ]
 
 _SCORERS = {
@@ -285,7 +286,7 @@ CHUNK_PAIRS = 2_000_000
 class Comparison:
     """One kind of comparison: its named levels and how pairs get them.
 
-    A subclass per kind; :func:`_register` makes a kind usable in a
+    A subclass per kind; :func:`register_comparison` makes a kind usable in a
     :class:`ComparisonSpec`, so adding a kind touches only its class. Levels count
     upwards from 0 (disagree) to the top level (exact agreement); -1 is
     :data:`MISSING`.
@@ -330,12 +331,13 @@ class Comparison:
 _KIND_CLASSES: dict[str, type[Comparison]] = {}
 
 
-def _register(cls: type[Comparison]) -> type[Comparison]:
+def register_comparison(cls: type[Comparison]) -> type[Comparison]:
+    """Make a :class:`Comparison` subclass usable as ``kind`` of a :class:`ComparisonSpec`."""
     _KIND_CLASSES[cls.kind] = cls
     return cls
 
 
-@_register
+@register_comparison
 class ExactComparison(Comparison):
     """Equal or not (sex, school cohort)."""
 
@@ -355,7 +357,7 @@ class ExactComparison(Comparison):
         return level
 
 
-@_register
+@register_comparison
 class DateComparison(Comparison):
     """``YYYYMMDD`` dates as integers: equal, close (day/month swapped or one digit), two of three parts."""
 
@@ -382,7 +384,7 @@ class DateComparison(Comparison):
         return _date_levels(left_numbers[left_index], right_numbers[right_index])
 
 
-@_register
+@register_comparison
 class StringComparison(Comparison):
     """Text: exact, equal near key (optional), then one level per similarity threshold."""
 
@@ -406,7 +408,7 @@ class StringComparison(Comparison):
         return _string_levels(self.spec, code_left[left_index], code_right[right_index], uniques, near)
 
 
-@_register
+@register_comparison
 class AddressComparison(StringComparison):
     """An address (町名+丁目-番地-号) whose near key is the 丁目: its near level is 丁目一致."""
 
@@ -419,7 +421,7 @@ class AddressComparison(StringComparison):
             raise ValueError(f"comparison {spec.name}: kind address needs near_column (the 丁目)")
 
 
-@_register
+@register_comparison
 class NameComparison(Comparison):
     """A name part: written form and reading judged together, so kanji and kana count once.
 
