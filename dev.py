@@ -2,7 +2,7 @@
 
 Usage:
     python3 dev.py demo [mimamori demo options...]
-    python3 dev.py test [pytest options...]
+    python3 dev.py test [pytest options...]   (on every core; ``-n0`` runs in one process)
     python3 dev.py wheelhouse [win_amd64|win32|linux]   (on a connected machine, for offline sites)
     python3 dev.py lock                                 (deliberate upgrade: see below)
 
@@ -11,6 +11,10 @@ with, so the versions tested are the versions installed (here, in CI and from a 
 Installs from ``wheelhouse/<platform>/`` without network when that folder exists (offline sites),
 otherwise from the configured package index. Re-running skips the install when neither
 ``pyproject.toml`` nor ``constraints.txt`` has changed since the last install.
+
+``test`` runs the suite with pytest-xdist on every core (``-n auto --dist loadscope``: each test
+module stays on one worker, so its module fixtures are built once) unless the options already
+choose (``-n0``, ``-n 1``, ``-p no:xdist``, ``--pdb``).
 
 ``lock`` upgrades ``.venv`` to the newest versions ``pyproject.toml`` allows, runs the suite and
 rewrites ``constraints.txt`` only when it passes (otherwise it reinstalls the locked versions).
@@ -76,6 +80,34 @@ def ensure_environment() -> Path:
     return python
 
 
+# Options by which the caller has already chosen how pytest distributes the tests (``-n0``,
+# ``--numprocesses=2``, ``--dist=load``), or that pytest-xdist cannot honour (the debugger).
+_DISTRIBUTION_CHOSEN = ("-n", "--numprocesses", "--dist", "--pdb", "--trace")
+
+
+def _chooses_distribution(extra: list[str]) -> bool:
+    for index, argument in enumerate(extra):
+        if argument.startswith(_DISTRIBUTION_CHOSEN) or argument.startswith("-pno:xdist"):
+            return True
+        if argument == "-p" and extra[index + 1 : index + 2] == ["no:xdist"]:
+            return True
+    return False
+
+
+def pytest_arguments(extra: list[str]) -> list[str]:
+    """pytest's arguments for ``dev.py test``: the suite on every core unless ``extra`` chooses.
+
+    Args:
+        extra: the options given after ``dev.py test``.
+
+    Returns:
+        ``extra``, preceded by ``-n auto --dist loadscope`` when it does not choose itself.
+    """
+    if _chooses_distribution(extra):
+        return list(extra)
+    return ["-n", "auto", "--dist", "loadscope", *extra]
+
+
 def _frozen_versions(python: Path) -> list[str]:
     frozen = subprocess.run(
         [str(python), "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
@@ -91,7 +123,7 @@ def lock() -> int:
     python = ensure_environment()
     print("[dev] upgrading .venv within pyproject.toml's ranges (no constraints)", flush=True)
     subprocess.run([*_pip(python), "--upgrade", "-e", f"{ROOT}[dev]"], check=True)
-    if subprocess.call([str(python), "-m", "pytest"], cwd=ROOT) != 0:
+    if subprocess.call([str(python), "-m", "pytest", *pytest_arguments([])], cwd=ROOT) != 0:
         print("[dev] the suite fails with the upgraded versions: constraints.txt is unchanged", flush=True)
         STAMP.unlink(missing_ok=True)  # the next run reinstalls the locked versions
         ensure_environment()
@@ -146,7 +178,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "demo":
         return subprocess.call([str(python), "-m", "macros_py.cli", "demo", *rest], cwd=ROOT)
-    return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
+    return subprocess.call([str(python), "-m", "pytest", *pytest_arguments(rest)], cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import logged_on_as
 
 from macros_py.book.build import build_workbook
 from macros_py.score.truth_evaluation import read_latest_run
@@ -186,31 +188,24 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 
 @pytest.fixture(scope="module")
-def scored_village(synthetic_village, tmp_path_factory) -> Path:
-    """A village copy with the example item and model plugins, imported, linked and scored (``run score``)."""
-    import shutil
+def scored_village(linked_village_template, tmp_path_factory) -> Path:
+    """A village copy with the example item and model plugins, imported, linked and scored (``run score``).
 
-    from macros_py.book.filemode import run_in_file_mode
-    from macros_py.config.defaults import default_tables
-
+    Import and link come from the session's ``linked_village_template`` (the example plugins
+    register no reader, so they would not change the import); the score runs here, with them.
+    """
     folder = tmp_path_factory.mktemp("evaluate") / "village"
-    shutil.copytree(synthetic_village, folder)
+    workbook = linked_village_template.copy_to(folder)
     (folder / "plugins").mkdir()
     for name in ("example_item.py", "example_model.py"):
         shutil.copy(PLUGINS / name, folder / "plugins" / name)
-    meta = json.loads((folder / "truth" / "meta.json").read_text(encoding="utf-8"))
-    tables = default_tables()
-    settings = tables["settings"]
-    settings.loc[settings["項目"] == "基準日", "値"] = str(meta["reference_date"])[:10]
-    workbook = build_workbook(folder / "mimamori.xlsm", tables)
-    assert run_in_file_mode("import", workbook, user_name="tester").ok
-    assert run_in_file_mode("link", workbook, user_name="tester").ok
     done = subprocess.run(
         [sys.executable, "-m", "macros_py.cli", "run", "score", "--workbook", str(workbook), "--json"],
         capture_output=True,
         text=True,
         timeout=900,
         cwd=folder,
+        env=logged_on_as(),  # the user who imported and linked it (管理者 of its store)
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (folder / "score.json").write_text(done.stdout, encoding="utf-8")

@@ -7,16 +7,13 @@ listed as unavailable with the reason), and the 19 national basic items all exis
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from macros_py.book.build import build_workbook
-from macros_py.book.filemode import run_in_file_mode
-from macros_py.config.defaults import default_table, default_tables
+from macros_py.config.defaults import default_table
 from macros_py.indicators.compute import compute_items
 from macros_py.indicators.rules import parse_item_rules
 from macros_py.ingest.mapping import parse_mapping_tables
@@ -25,19 +22,13 @@ from macros_py.store.tables_ingest import records
 
 
 @pytest.fixture(scope="module")
-def linked_village(synthetic_village, tmp_path_factory) -> tuple[Path, pd.Timestamp]:
-    """The village imported and linked once per module (read-only for the tests here)."""
+def linked_village(linked_village_template, tmp_path_factory) -> tuple[Path, pd.Timestamp]:
+    """The village imported and linked once per session (a copy of conftest's template, read-only here)."""
     village = tmp_path_factory.mktemp("items") / "village"
-    shutil.copytree(synthetic_village, village)
+    linked_village_template.copy_to(village)
     reference = pd.Timestamp(
         json.loads((village / "truth" / "meta.json").read_text("utf-8"))["reference_date"][:10]
     )
-    tables = default_tables()
-    settings = tables["settings"]
-    settings.loc[settings["項目"] == "基準日", "値"] = f"{reference:%Y-%m-%d}"
-    workbook = build_workbook(village / "mimamori.xlsm", tables)
-    assert run_in_file_mode("import", workbook, user_name="tester").ok
-    assert run_in_file_mode("link", workbook, user_name="tester").ok
     return village / "mimamori.db", reference
 
 

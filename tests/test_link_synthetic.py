@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
-from macros_py.actions import ActionContext, run_action
-from macros_py.config.defaults import default_tables
 from macros_py.ingest.query import current_records
 from macros_py.link.query import current_links
+from macros_py.store import open_store
 
 AUTOMATIC = ("auto", "roster")
 LINKED = ("exact", "crosswalk", "roster", "auto")
 
 
 @pytest.fixture(scope="module")
-def village_links(synthetic_village, tmp_path_factory) -> tuple[pd.DataFrame, dict]:
-    meta = json.loads((synthetic_village / "truth" / "meta.json").read_text(encoding="utf-8"))
-    tables = default_tables()
-    settings = tables["settings"]
-    settings.loc[settings["項目"] == "基準日", "値"] = str(meta["reference_date"])[:10]
-    settings.loc[settings["項目"] == "取込フォルダ", "値"] = str(synthetic_village / "exports")
-    context = ActionContext(tables=tables, workbook_dir=tmp_path_factory.mktemp("link_e2e"), user_name="test")
-    assert run_action("import", context).ok
-    result = run_action("link", context)
-    assert result.ok, result.messages
-    links = current_links(context.store)
-    records = current_records(context.store)[["record_id", "source_id", "file_name", "row_number"]]
+def village_links(synthetic_village, linked_village_template, tmp_path_factory) -> tuple[pd.DataFrame, dict]:
+    """Links and records of the session's village, imported and linked once (conftest's template,
+    file mode with 基準日 = the extracts' date), joined to the truth; and the link run's summary."""
+    workbook = linked_village_template.copy_to(tmp_path_factory.mktemp("link_e2e") / "village")
+    store = open_store(workbook.parent / "mimamori.db")
+    try:
+        links = current_links(store)
+        records = current_records(store)[["record_id", "source_id", "file_name", "row_number"]]
+    finally:
+        store.dispose()
     truth = pd.read_csv(synthetic_village / "truth" / "records.csv", dtype=str)
     persons = pd.read_csv(synthetic_village / "truth" / "persons.csv", dtype=str, keep_default_na=False)
     truth = truth.merge(persons[["person_id", "resident_id"]], on="person_id", how="left")
@@ -42,7 +37,7 @@ def village_links(synthetic_village, tmp_path_factory) -> tuple[pd.DataFrame, di
     )
     joined["true_resident"] = joined["true_resident"].fillna("")
     joined["resident_id"] = joined["resident_id"].fillna("")
-    return joined, result.summary
+    return joined, linked_village_template.summary
 
 
 def test_every_record_is_scored_against_the_truth(village_links):

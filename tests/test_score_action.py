@@ -1,7 +1,7 @@
 """The ``score`` action (判定) through its real entry points on an imported, linked village.
 
-One village is imported, linked and scored once per module (CLI ``mimamori run score
---json``); tests that need another run work on a copy of that folder.
+One village is imported, linked and scored once per session (CLI ``mimamori run score
+--json``, conftest's ``scored_village_template``); tests that need another run work on a copy.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from support import logged_on_as
 
 from macros_py.book.build import build_workbook
 from macros_py.book.filemode import run_in_file_mode
 from macros_py.book.harvest import harvest_workbook
-from macros_py.config.defaults import default_tables
 from macros_py.score.history import replay_run, stored_candidates
 from macros_py.sheets import CANDIDATES, COEFFICIENTS, ITEM_RULES, MODEL_EVALUATION, SCORE_HISTORY
 from macros_py.store import open_store
@@ -35,25 +35,20 @@ def _cli_score(workbook: Path) -> tuple[int, dict]:
         text=True,
         encoding="utf-8",
         check=False,
+        env=logged_on_as(),  # the file-mode runs' "tester", 管理者 of the copy's store
     )
     return completed.returncode, json.loads(completed.stdout)
 
 
 @pytest.fixture(scope="module")
-def scored(synthetic_village, tmp_path_factory) -> tuple[Path, dict]:
-    """(workbook, JSON of the first score run) over an imported and linked village copy."""
-    folder = tmp_path_factory.mktemp("scored") / "village"
-    shutil.copytree(synthetic_village, folder)
-    meta = json.loads((folder / "truth" / "meta.json").read_text(encoding="utf-8"))
-    tables = default_tables()
-    settings = tables["settings"]
-    settings.loc[settings["項目"] == "基準日", "値"] = str(meta["reference_date"])[:10]
-    workbook = build_workbook(folder / "mimamori.xlsm", tables)
-    assert run_in_file_mode("import", workbook, user_name="tester").ok
-    assert run_in_file_mode("link", workbook, user_name="tester").ok
-    code, summary = _cli_score(workbook)
-    assert code == 0, summary["messages"]
-    return workbook, summary
+def scored(scored_village_template, tmp_path_factory) -> tuple[Path, dict]:
+    """(workbook, JSON of the first score run) over an imported and linked village copy.
+
+    The session's ``scored_village_template`` (file-mode import and link, then CLI ``run score
+    --json``), copied so that this module's tests never touch the template.
+    """
+    workbook = scored_village_template.copy_to(tmp_path_factory.mktemp("scored") / "village")
+    return workbook, scored_village_template.summary
 
 
 def _copy(scored, tmp_path: Path) -> Path:
