@@ -223,7 +223,9 @@ def school_of_children(cache: SourceCache, children: pd.Index) -> pd.DataFrame:
         if not ({"学校", "学年", "組"} & labels) or not source.enabled:
             continue
         records = cache.current(source.source_id)
-        records = records[records["resident_id"].isin(children)].sort_values("extract_date", kind="stable")
+        # children's hash table is built once for all sources (an isin per source re-built it)
+        of_child = children.get_indexer(records["resident_id"].to_numpy(dtype=object)) >= 0
+        records = records[of_child].sort_values("extract_date", kind="stable")
         latest = records.drop_duplicates("resident_id", keep="last")
         position = children.get_indexer(latest["resident_id"].to_numpy(dtype=object))
         for column in SCHOOL_COLUMNS:
