@@ -183,14 +183,15 @@ def _temporal_log_rows(user: str, temporal: dict | None) -> list[dict]:
         return []
     newly = temporal["newly_labelled"]
     found = temporal["newly_found_earlier_list"]["10"]
-    return [
-        _log_row(
-            user,
-            "情報",
-            f"時系列検証: 前回の抽出({temporal['earlier_reference_date']}時点)のあと新たに支援につながった児童 "
-            f"{newly} 人のうち、前回の候補(各年齢の上位10%)に入っていた児童は {found} 人です(モデル評価タブ)。",
+    since = f"時系列検証: 前回の抽出({temporal['earlier_reference_date']}時点)のあと"
+    if newly == 0:
+        text = f"{since}新たに支援につながった児童はいません(モデル評価タブ)。"
+    else:
+        text = (
+            f"{since}新たに支援につながった児童 {newly} 人のうち、"
+            f"前回の候補(各年齢の上位10%)に入っていた児童は {found} 人です(モデル評価タブ)。"
         )
-    ]
+    return [_log_row(user, "情報", text)]
 
 
 def _plugin_model_step(plugins, features, support, items):
