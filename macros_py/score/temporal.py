@@ -71,7 +71,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SPECIAL_NAMES = ("基準日", "値")
-_MASTER_COLUMNS = ("household_id", "name", "name_kana", "birth_date", "sex", "address", "relationship")
 
 
 @dataclass(frozen=True)
