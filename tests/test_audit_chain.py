@@ -7,7 +7,6 @@ Entries are written by real runs (file mode on a built workbook) and by the stor
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from support import logged_on_as
 
 from macros_py.actions import ACTION_BY_ID, ActionContext, ActionSpec, run_action
 from macros_py.book.build import build_workbook
@@ -32,11 +32,10 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 def audit_cli(*arguments: str, folder: Path, user: str = "tester") -> subprocess.CompletedProcess:
     """``mimamori audit ...`` in a subprocess, logged on as ``user`` (getpass reads LOGNAME first)."""
-    environment = {**os.environ, "LOGNAME": user, "USER": user, "USERNAME": user}
     return subprocess.run(
         [sys.executable, "-m", "macros_py.cli", "audit", *arguments],
         cwd=folder,
-        env=environment,
+        env=logged_on_as(user),
         capture_output=True,
         text=True,
         encoding="utf-8",
