@@ -136,17 +136,33 @@ def main() -> None:
     shutil.copy(imported / "mimamori.db", run_dir / "mimamori.db")
     context = _context(run_dir, root / "exports", reference_date)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_started = time.process_time()
     started = time.perf_counter()
     result = run_action("link", context)
     link_seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_seconds = (children.ru_utime + children.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     sources = result.summary.get("sources", {})
     print(
         f"link ({arguments.profile}, {len(sources)} sources, "
         f"{sum(s['records'] for s in sources.values())} records): {link_seconds:.2f} s  ok={result.ok}"
     )
     print(f"  stages: {json.dumps(result.summary.get('stages', {}), ensure_ascii=False)}")
-    print(f"peak memory: {rss_after / 1024:.0f} MB (before link {rss_before / 1024:.0f} MB)")
+    # The only process a link run starts is the normalisation worker, a fresh
+    # interpreter (python -m macros_py.link.keys_worker): the path Windows takes.
+    print(
+        f"  cpu: {cpu_seconds:.1f} s in this process, {worker_seconds:.1f} s in the normalisation worker "
+        f"(a fresh interpreter, as on Windows; no fork)"
+    )
+    print(
+        f"peak memory: {rss_after / 1024:.0f} MB (before link {rss_before / 1024:.0f} MB); "
+        f"worker peak {children.ru_maxrss / 1024:.0f} MB"
+    )
     links = current_links(context.store)
     records = current_records(context.store)
     joined = _with_truth(links, records, _truth(root))
