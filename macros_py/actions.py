@@ -296,12 +296,11 @@ def _refused(action_id: str, access: Access) -> ActionResult:
     )
 
 
-def _open_store(context: ActionContext) -> Store | ConfigErrors | Exception:
+def _open_store(context: ActionContext) -> Store | Exception:
+    """The store, or why it cannot be opened (ConfigErrors, unreachable, locked, damaged, newer schema)."""
     try:
         return context.store
-    except ConfigErrors as error:
-        return error
-    except Exception as error:  # store unreachable, locked, damaged, newer schema...
+    except Exception as error:
         return error
 
 
@@ -323,8 +322,9 @@ def run_action(action_id: str, context: ActionContext) -> ActionResult:
         return ActionResult(action_id, False, messages=[f"「{action_id}」という操作はありません。"])
     operation = operation_of(spec)
     users_table = context.tables.get(USERS.key)
-    if active_users(parse_users(users_table)):  # refused by role before the store is even opened
-        access = role_access(operation, parse_users(users_table), context.user_name)
+    users = parse_users(users_table)
+    if active_users(users):  # refused by role before the store is even opened
+        access = role_access(operation, users, context.user_name)
         if not access.allowed:
             store = _open_store(context)
             if isinstance(store, Store):
@@ -340,14 +340,14 @@ def run_action(action_id: str, context: ActionContext) -> ActionResult:
         if not access.allowed:
             audit_refusal(store, operation, context.user_name, access)
             return _refused(action_id, access)
-        run_id = _record_run_start(store, action_id, context.user_name)
         record_settings(store, context.tables, context.user_name)
         decisions_since = decision_watermark(store)
+        run_id = _record_run_start(store, action_id, context.user_name)
     except Exception as error:  # locked, disk full, read-only...
         return _store_failure(action_id, error)
     result = _run_function(spec, context)
     _record_run_end(store, run_id, result, context.user_name, decisions_since)
-    if access.recorded_administrator and not active_users(parse_users(users_table)):
+    if access.recorded_administrator and not active_users(users):
         result.tables[USERS.key] = users_table_with_administrator(users_table, access.recorded_administrator)
     result.messages.extend(access.notes)
     return result
