@@ -132,6 +132,10 @@ def record_settings(store: Store, tables: Mapping[str, pd.DataFrame], user_name:
         The numbers of the audit entries written (none when nothing changed).
     """
     copies = [tab_copy(sheet, tables[sheet.key]) for sheet in SETTINGS_SHEETS if sheet.key in tables]
+    with store.engine.connect() as connection:  # most runs change nothing: no write lock for them
+        last = _last_copies(connection)
+    if all(copy.sheet.key in last and last[copy.sheet.key][0] == copy.content_hash for copy in copies):
+        return []
     with store.engine.begin() as connection:
         take_write_lock(connection)
         last = _last_copies(connection)
