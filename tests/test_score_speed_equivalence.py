@@ -21,6 +21,7 @@ from macros_py.score.candidates import (
     _freshness,
     _item_reasons,
     _listed_types,
+    _siblings_text,
     listing_reasons,
 )
 from macros_py.score.model import REGULARISATION_GRID, _best_fit, _path_fits, _standardise
@@ -210,3 +211,46 @@ def test_the_chosen_fit_is_the_full_regularisation_path_up_to_it():
     path = _path_fits(((matrix - means) / scales)[:, ~constant], target, 0, REGULARISATION_GRID)
     np.testing.assert_array_equal(fit.coefficients, path[chosen][0])
     assert fit.intercept == path[chosen][1]
+
+
+def _reference_siblings_text(listed_ids, children, ranks):
+    """One groupby with a join per child."""
+    people = pd.DataFrame(
+        {
+            "other": children.index.astype(str),
+            "household": children["household_id"].fillna("").astype(str).to_numpy(dtype=object),
+            "name": children["name"].fillna("").astype(str).to_numpy(dtype=object),
+        }
+    )
+    people = people[people["household"] != ""]
+    listed = pd.Index(listed_ids.astype(str), dtype=object)
+    wanted = people.loc[people["other"].isin(listed), ["other", "household"]]
+    pairs = wanted.rename(columns={"other": "resident"}).merge(people, on="household")
+    pairs = pairs[pairs["resident"] != pairs["other"]]
+    rank_by_id = pd.Series(ranks.to_numpy(), index=ranks.index.astype(str))
+    rank = pd.to_numeric(rank_by_id.reindex(pairs["other"].to_numpy()), errors="coerce").to_numpy(dtype=float)
+    pairs = pairs.assign(unranked=np.isnan(rank), rank=np.nan_to_num(rank, nan=0.0))
+    pairs = pairs.sort_values(["resident", "unranked", "rank", "other"], kind="stable")
+    rank_text = pairs["rank"].astype(np.int64).astype(str)
+    pairs["text"] = np.where(pairs["unranked"], pairs["name"], pairs["name"] + "(" + rank_text + "位)")
+    joined = pairs.groupby("resident", sort=False)["text"].agg("、".join)
+    return joined.reindex(listed).fillna("").tolist()
+
+
+def test_siblings_text_matches_the_groupby_join():
+    generator = np.random.default_rng(9)
+    count = 500
+    index = pd.Index([f"{number:05d}" for number in range(count)], name="resident_id")
+    households = np.array([f"H{number}" for number in generator.integers(0, 160, count)], dtype=object)
+    households[generator.random(count) < 0.1] = ""  # no household known
+    children = pd.DataFrame(
+        {"household_id": households, "name": [f"児童{number}" for number in range(count)]}, index=index
+    )
+    listed = generator.random(count) < 0.3
+    ranks = pd.Series(pd.NA, index=index, dtype="Int64")
+    ranks[listed] = generator.permutation(int(listed.sum())) + 1
+    listed_ids = index[listed][generator.permutation(int(listed.sum()))]  # not in id order
+    got = _siblings_text(listed_ids, children, ranks)
+    assert got == _reference_siblings_text(listed_ids, children, ranks)
+    assert any("位)" in text for text in got) and "" in got
+    assert _siblings_text(listed_ids[:0], children, ranks) == []

@@ -290,7 +290,19 @@ def _siblings_text(listed_ids: pd.Index, children: pd.DataFrame, ranks: pd.Serie
     pairs = pairs.sort_values(["resident", "unranked", "rank", "other"], kind="stable")
     rank_text = pairs["rank"].astype(np.int64).astype(str)
     pairs["text"] = np.where(pairs["unranked"], pairs["name"], pairs["name"] + "(" + rank_text + "位)")
-    joined = pairs.groupby("resident", sort=False)["text"].agg("、".join)
+    # The pairs are sorted by resident: each resident's texts are one run of rows, joined as a
+    # slice (groupby(...).agg("、".join) made a Series per child: 1.3 s of 1.7 on a city).
+    residents = pairs["resident"].to_numpy(dtype=object)
+    if len(residents) == 0:
+        return [""] * len(listed)
+    texts = pairs["text"].to_numpy(dtype=object).tolist()
+    starts = np.flatnonzero(np.r_[True, residents[1:] != residents[:-1]])
+    ends = [*starts[1:], len(residents)]
+    joined = pd.Series(
+        ["、".join(texts[start:end]) for start, end in zip(starts, ends, strict=True)],
+        index=pd.Index(residents[starts], dtype=object),
+        dtype=object,
+    )
     return joined.reindex(listed).fillna("").tolist()
 
 
