@@ -21,9 +21,11 @@ from macros_py.book.harvest import harvest_workbook
 from macros_py.config.defaults import default_tables
 from macros_py.link.query import current_links
 from macros_py.link.review import review_id
-from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED
+from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW, LINK_UNMATCHED, USERS
 from macros_py.store import open_store
 from macros_py.store.tables_link import crosswalk
+
+STAFF_ROLES = (("tester", "管理者"), ("staff1", "センター職員"), ("staff2", "センター職員"))
 
 # Kinds of review rows the village yields (after the edits in ``_review_cases``).
 KINDS = ("consultation", "gakureibo", "mental_check")
@@ -62,6 +64,10 @@ def linked_village(village: Path) -> Path:
     tables = default_tables()
     settings = tables["settings"]
     settings.loc[settings["項目"] == "基準日", "値"] = str(meta["reference_date"])[:10]
+    # The staff who decide below must be on the 利用者 tab (every action checks the role).
+    tables[USERS.key] = pd.DataFrame(
+        [[user, "", role, "", "はい"] for user, role in STAFF_ROLES], columns=USERS.headers
+    )
     workbook = build_workbook(village / "mimamori.xlsm", tables)
     assert run_in_file_mode("import", workbook, user_name="tester").ok
     first = run_in_file_mode("link", workbook, user_name="tester")
