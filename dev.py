@@ -12,9 +12,10 @@ Installs from ``wheelhouse/<platform>/`` without network when that folder exists
 otherwise from the configured package index. Re-running skips the install when neither
 ``pyproject.toml`` nor ``constraints.txt`` has changed since the last install.
 
-``test`` runs the suite with pytest-xdist on every core (``-n auto --dist loadscope``: each test
-module stays on one worker, so its module fixtures are built once) unless the options already
-choose (``-n0``, ``-n 1``, ``-p no:xdist``, ``--pdb``).
+``test`` runs the suite with pytest-xdist, one worker per core up to 4 (``-n N --dist loadscope``:
+each test module stays on one worker, so its module fixtures are built once; every worker builds
+the session's village templates, so more workers cost memory for little) unless the options
+already choose (``-n0``, ``-n 1``, ``-p no:xdist``, ``--pdb``).
 
 ``lock`` upgrades ``.venv`` to the newest versions ``pyproject.toml`` allows, runs the suite and
 rewrites ``constraints.txt`` only when it passes (otherwise it reinstalls the locked versions).
@@ -83,6 +84,7 @@ def ensure_environment() -> Path:
 # Options by which the caller has already chosen how pytest distributes the tests (``-n0``,
 # ``--numprocesses=2``, ``--dist=load``), or that pytest-xdist cannot honour (the debugger).
 _DISTRIBUTION_CHOSEN = ("-n", "--numprocesses", "--dist", "--pdb", "--trace")
+MAX_TEST_WORKERS = 4
 
 
 def _chooses_distribution(extra: list[str]) -> bool:
@@ -101,11 +103,13 @@ def pytest_arguments(extra: list[str]) -> list[str]:
         extra: the options given after ``dev.py test``.
 
     Returns:
-        ``extra``, preceded by ``-n auto --dist loadscope`` when it does not choose itself.
+        ``extra``, preceded by ``-n <cores, at most 4> --dist loadscope`` when it does not choose.
     """
     if _chooses_distribution(extra):
         return list(extra)
-    return ["-n", "auto", "--dist", "loadscope", *extra]
+    # The cores this process may use (CI's container may allow fewer than the machine has).
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ["-n", str(min(cores, MAX_TEST_WORKERS)), "--dist", "loadscope", *extra]
 
 
 def _frozen_versions(python: Path) -> list[str]:
