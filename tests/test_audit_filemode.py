@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_audit_chain import verify
+from test_link_decisions import edit_tab, linked_village
 
 from macros_py.book.filemode import run_in_file_mode
 from macros_py.book.harvest import harvest_workbook
 from macros_py.sheets import LINK_DECISIONS, LINK_REVIEW
-from tests.test_audit_chain import verify
-from tests.test_link_decisions import edit_tab, linked_village
 
 
 @pytest.fixture(scope="module")

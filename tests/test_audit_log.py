@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 from sqlalchemy import select
+from test_audit_chain import audit_cli
 
 from macros_py.book.build import build_workbook
 from macros_py.book.filemode import run_in_file_mode
@@ -20,7 +21,6 @@ from macros_py.sheets import USERS
 from macros_py.store import open_store
 from macros_py.store.schema import audit_log
 from macros_py.store.tables_governance import settings_snapshots
-from tests.test_audit_chain import audit_cli
 
 STAFF = pd.DataFrame(
     [["tester", "管理 太郎", "管理者", "", "はい"], ["staff1", "職員 花子", "センター職員", "", "はい"]],

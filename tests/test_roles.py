@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import select
+from test_audit_chain import audit_cli
 
 from macros_py.actions import ActionContext, run_action
 from macros_py.book.build import build_workbook
@@ -27,7 +28,6 @@ from macros_py.governance.verify import verify_audit_log
 from macros_py.sheets import USERS
 from macros_py.store import open_store
 from macros_py.store.schema import audit_log
-from tests.test_audit_chain import audit_cli
 
 
 def _users(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
