@@ -278,6 +278,7 @@ def compute_items(
     resident_source_id: str,
     opt_out_source_id: str = "opt_out",
     plugins=None,
+    cache: SourceCache | None = None,
 ) -> ItemResults:
     """Every enabled item for every child aged 0–18 at ``reference_date``.
 
@@ -289,6 +290,8 @@ def compute_items(
         resident_source_id: the resident source (住民記録).
         opt_out_source_id: the 不同意書 source; its families are removed before anything.
         plugins: loaded plugins (``macros_py.plugins``) for custom items, or ``None``.
+        cache: the records to read, when not the store's current extracts (temporal
+            validation passes a cache of the earlier extract); ``None`` reads the current.
 
     Returns:
         :class:`ItemResults`; an item whose source has no data, or that compares with a
@@ -298,7 +301,8 @@ def compute_items(
     started = time.perf_counter()
     reference_date = pd.Timestamp(reference_date)
     enabled = [rule for rule in rules if rule.enabled]
-    cache = SourceCache(store, mapping, resident_source_id=resident_source_id)
+    if cache is None:
+        cache = SourceCache(store, mapping, resident_source_id=resident_source_id)
     for rule in enabled:
         if not rule.is_plugin:
             cache.want(rule.source_id, _rule_fields(rule))

@@ -41,16 +41,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
 from macros_py.indicators import records as source_records
-from macros_py.indicators.aggregate import aggregate_per_person, kept_records
-from macros_py.indicators.compute import ITEM_STATUS_COLUMNS, ItemResults, child_attributes, judged_hits
-from macros_py.indicators.population import build_population, resident_master
+from macros_py.indicators.compute import ItemResults, compute_items
+from macros_py.indicators.population import resident_master
 from macros_py.indicators.records import RECORD_COLUMNS, SourceCache, fetch_rows, rows_frame
-from macros_py.indicators.scopes import COMBINE, scope_pairs, scoped_values
 from macros_py.ingest.mapping import MappingConfig
 from macros_py.ingest.query import _records_of
 from macros_py.score.evaluation import EarlierExtract
@@ -246,6 +243,10 @@ class EarlierSourceCache(SourceCache):
         """The extract date the earlier state uses for the source."""
         return self.extracts.used_at_earlier(source_id)
 
+    def previous(self, source_id: str) -> pd.DataFrame | None:
+        """No extract before the earlier one is read: 前回差 items are unavailable at R."""
+        return None
+
     def _opted_out_people(self, forms: pd.DataFrame) -> pd.DataFrame:
         """The named residents plus everyone of their current households (register changed)."""
         named = forms[["resident_id"]].copy()
@@ -263,16 +264,6 @@ def _rule_fields(rule) -> set[str]:
     return {name for name in names if name and name not in _SPECIAL_NAMES}
 
 
-def _status_row(rule, date, available: bool, note: str) -> dict:
-    values = (rule.item_id, rule.source_id, date, available, note)
-    return dict(zip(ITEM_STATUS_COLUMNS, values, strict=True))
-
-
-def _with_person(frame: pd.DataFrame, people: pd.Index) -> pd.DataFrame:
-    person = people.get_indexer(frame["resident_id"].to_numpy(dtype=object))
-    return frame.assign(person=person)[person >= 0].reset_index(drop=True)
-
-
 def earlier_items(
     cache: EarlierSourceCache,
     *,
@@ -282,74 +273,19 @@ def earlier_items(
 ) -> ItemResults:
     """The 判定ルール applied to the records as of the earlier extract, at ``reference_date``.
 
-    Same steps as ``compute_items`` (filter, aggregate per person, scope, judge) on the
-    cache's earlier records. Plugin items and 前回差 items are left out (listed as
-    unavailable): the first read only the current records, the second would need the
-    extract before the earlier one.
+    ``compute_items`` itself over the cache's earlier records. Plugin items and 前回差
+    items come out unavailable: plugins are not loaded for the earlier state, and the
+    cache has no extract before the earlier one.
     """
-    reference_date = pd.Timestamp(reference_date)
-    enabled = [rule for rule in rules if rule.enabled]
-    for rule in enabled:
-        if not rule.is_plugin:
-            cache.want(rule.source_id, _rule_fields(rule))
-    population = build_population(
-        cache,
-        reference_date=reference_date,
+    return compute_items(
+        cache.store,
+        rules=rules,
+        mapping=cache.mapping,
+        reference_date=pd.Timestamp(reference_date),
         resident_source_id=cache.resident_source_id,
         opt_out_source_id=opt_out_source_id,
-    )
-    children = population.children
-    people = pd.Index(population.members["resident_id"].to_numpy(dtype=object), dtype=object)
-    pairs = scope_pairs(population.members, people.get_indexer(children.index.to_numpy(dtype=object)))
-    attributes = child_attributes(children)
-    positions = pd.RangeIndex(len(children))
-    values: dict[str, np.ndarray] = {}
-    hits: dict[str, np.ndarray] = {}
-    status: list[dict] = []
-    coded: dict[str, pd.DataFrame] = {}
-    for rule in enabled:
-        date = cache.extract_date(rule.source_id) if rule.source_id in cache.known else pd.NaT
-        if rule.is_plugin or rule.aggregation == "change" or pd.isna(date):
-            note = "前回の抽出の時点では計算しません" if pd.notna(date) or rule.is_plugin else "データなし"
-            status.append(_status_row(rule, date, False, note))
-            continue
-        if rule.source_id not in coded:
-            coded[rule.source_id] = _with_person(cache.current(rule.source_id), people)
-        kept = kept_records(
-            coded[rule.source_id],
-            condition=rule.record_condition,
-            date_field=rule.date_field,
-            period_days=rule.period_days,
-            reference_date=reference_date,
-        )
-        person_values = aggregate_per_person(
-            kept,
-            aggregation=rule.aggregation,
-            value_field=rule.value_field,
-            date_field=rule.date_field,
-            key="person",
-        )
-        child_values = scoped_values(
-            person_values,
-            pairs[rule.scope],
-            children=positions,
-            combine=COMBINE[rule.aggregation],
-            missing_person_value=1.0 if rule.aggregation == "none_in_period" else None,
-        )
-        values[rule.item_id] = child_values.to_numpy(dtype=float)
-        hits[rule.item_id] = judged_hits(
-            rule, child_values, attributes=attributes, reference_date=reference_date
-        )
-        status.append(_status_row(rule, date, True, ""))
-    item_status = pd.DataFrame(status, columns=ITEM_STATUS_COLUMNS)
-    item_status["extract_date"] = pd.to_datetime(item_status["extract_date"])
-    item_status["available"] = item_status["available"].astype(bool)
-    return ItemResults(
-        children=children,
-        hits=pd.DataFrame(hits, index=children.index),
-        values=pd.DataFrame(values, index=children.index),
-        item_status=item_status,
-        opted_out=population.opted_out,
+        plugins=None,
+        cache=cache,
     )
 
 
