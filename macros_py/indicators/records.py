@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ import pyarrow.json as pa_json
 from sqlalchemy import LargeBinary, and_, cast, func, select
 
 from macros_py.ingest.mapping import MappingConfig
-from macros_py.ingest.query import current_records_query, import_records_query
+from macros_py.ingest.query import current_records_query, extract_records_query
 from macros_py.link.pipeline import LINKED
 from macros_py.link.query import latest_run_id
 from macros_py.store import Store
@@ -346,6 +346,7 @@ def previous_source_records(
     fields: Iterable[str] | None = None,
     resident_source_id: str | None = None,
     linked: pd.Series | None = None,
+    import_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame | None:
     """The records of the source's previous extract, as :func:`linked_source_records`.
 
@@ -353,19 +354,19 @@ def previous_source_records(
     unchanged), else of the current record with the same key (学校 + 生徒番号, or 氏名 +
     生年月日), else its own 宛名番号. Older records of people not found stay out.
 
+    ``import_ids`` names the extract's imports when not the one just before the current
+    (temporal validation reads a chosen earlier extract).
+
     Returns:
         The frame, or ``None`` when the source has no earlier extract (the item is
         then unavailable, never zero).
     """
-    import_ids = _previous_import_ids(store, source_id)
+    import_ids = _previous_import_ids(store, source_id) if import_ids is None else list(import_ids)
     if not import_ids:
         return None
     types = _value_fields(mapping, source_id, fields)
-    parts = [
-        _record_rows(store, import_records_query(i), with_values=bool(types), with_keys=True)
-        for i in import_ids
-    ]
-    frame = pd.concat(parts, ignore_index=True).drop_duplicates("record_id")
+    query = extract_records_query(source_id, import_ids)
+    frame = _record_rows(store, query, with_values=bool(types), with_keys=True).drop_duplicates("record_id")
     if source_id != resident_source_id:
         linked = linked_residents(store, source_id) if linked is None else linked
         frame = _previous_residents(store, frame, source_id, linked)

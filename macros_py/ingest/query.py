@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from macros_py.store.tables_ingest import (
 
 __all__ = [
     "current_imports",
+    "extract_records_query",
     "current_quarantine",
     "current_records",
     "current_records_query",
@@ -92,6 +94,15 @@ def current_records_query(source_id: str | None = None):
 def import_records_query(import_id: int):
     """The SELECT of one import's records (its own and carried), for aggregating."""
     return _records_of(imports.c.import_id == import_id)
+
+
+def extract_records_query(source_id: str, import_ids: Sequence[int]):
+    """The SELECT of the records of several imports of one source (an extract's files).
+
+    One query filtered by source: reading an extract file by file without the source
+    filter scans every record once per file (13 s CPU for a city's 63 attendance files).
+    """
+    return _records_of(imports.c.import_id.in_([int(i) for i in import_ids]), source_id)
 
 
 def _frame(store: Store, statement) -> pd.DataFrame:

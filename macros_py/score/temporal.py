@@ -26,12 +26,9 @@ What "the earlier extract" means (sources are refreshed at different times):
   their earlier household and (when the register changed) their current one, so a
   family who opted out after R is in no figure. Only counts leave this module.
 
-Nothing here reads synthetic truth. The items are computed with the public functions of
-:mod:`macros_py.indicators` (a wrapper over ``compute_items``' steps, because
-``compute_items`` reads the current extract only). :func:`previous_records` is
-``previous_source_records`` reading all files of an extract in one query; it calls the
-records module's private steps (``_record_rows``, ``_previous_residents``, ...) so that
-both give the same frame; drop it when that module reads an extract in one query.
+Nothing here reads synthetic truth. The items are ``compute_items`` itself over an
+:class:`EarlierSourceCache`; :func:`previous_records` is ``previous_source_records`` of a
+chosen earlier extract.
 """
 
 from __future__ import annotations
@@ -44,12 +41,17 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import func, select
 
-from macros_py.indicators import records as source_records
 from macros_py.indicators.compute import ItemResults, compute_items
 from macros_py.indicators.population import resident_master
-from macros_py.indicators.records import RECORD_COLUMNS, SourceCache, fetch_rows, rows_frame
+from macros_py.indicators.records import (
+    RECORD_COLUMNS,
+    SourceCache,
+    fetch_rows,
+    previous_source_records,
+    rows_frame,
+)
 from macros_py.ingest.mapping import MappingConfig
-from macros_py.ingest.query import _records_of
+from macros_py.ingest.query import extract_records_query
 from macros_py.score.evaluation import EarlierExtract
 from macros_py.store import Store
 from macros_py.store.tables_ingest import current_import_condition, imports
@@ -147,13 +149,8 @@ def _previous_import_ids(store: Store, source_id: str, extract_date: pd.Timestam
 
 
 def _previous_extract_query(source_id: str, import_ids: Sequence[int]):
-    """One SELECT of every file of a previous extract (own and carried records).
-
-    ``ingest.query.import_records_query`` reads one import without the source filter, so
-    SQLite scans every record once per file (``records`` is indexed by source and import):
-    0.21 s CPU per file on a city store, 63 attendance files = 13 s; this query: 0.3 s.
-    """
-    return _records_of(imports.c.import_id.in_(list(import_ids)), source_id)
+    """One SELECT of every file of a previous extract (own and carried records)."""
+    return extract_records_query(source_id, import_ids)
 
 
 def previous_records(
@@ -165,24 +162,18 @@ def previous_records(
     fields: Iterable[str] | None,
     resident_source_id: str | None,
     linked: pd.Series,
-) -> pd.DataFrame:
-    """``indicators.records.previous_source_records`` of the extract dated ``extract_date``,
-    read in one query (see :func:`_previous_extract_query`); same columns and residents.
-
-    A wrapper over the records module's steps (read, resident of each older record,
-    typed values), because that function reads the files of an extract one by one.
-    """
-    types = source_records._value_fields(mapping, source_id, fields)
-    query = _previous_extract_query(source_id, _previous_import_ids(store, source_id, extract_date))
-    frame = source_records._record_rows(store, query, with_values=bool(types), with_keys=True)
-    frame = frame.drop_duplicates("record_id")
-    if source_id != resident_source_id:
-        frame = source_records._previous_residents(store, frame, source_id, linked)
-    frame = frame[frame["resident_id"].notna() & (frame["resident_id"] != "")]
-    frame = frame.drop(columns=list(source_records._KEY_COLUMNS))
-    if types:
-        frame = source_records._with_values(frame, types)
-    return source_records._labelled(frame.reset_index(drop=True))
+) -> pd.DataFrame | None:
+    """``indicators.records.previous_source_records`` of the extract dated ``extract_date``."""
+    frame = previous_source_records(
+        store,
+        source_id,
+        mapping=mapping,
+        fields=fields,
+        resident_source_id=resident_source_id,
+        linked=linked,
+        import_ids=_previous_import_ids(store, source_id, extract_date),
+    )
+    return frame
 
 
 class EarlierSourceCache(SourceCache):
@@ -227,7 +218,7 @@ class EarlierSourceCache(SourceCache):
             return self._earlier[source_id]
         if source_id in self.known and self.extracts.has_previous(source_id):
             if source_id not in self._earlier:
-                self._earlier[source_id] = previous_records(
+                frame = previous_records(
                     self.store,
                     source_id,
                     mapping=self.mapping,
@@ -236,6 +227,7 @@ class EarlierSourceCache(SourceCache):
                     resident_source_id=self.resident_source_id,
                     linked=self.linked,
                 )
+                self._earlier[source_id] = frame if frame is not None else super().current(source_id)
             return self._earlier[source_id]
         return super().current(source_id)
 
