@@ -45,6 +45,7 @@ _STAGES: tuple[tuple[str, str], ...] = (
     ("fit_step", "model fit"),
     ("stored_run", "listing"),
     ("list_run", "listing"),
+    ("_earlier_step", "evaluation"),
     ("_evaluation_step", "evaluation"),
     ("summary_of", "evaluation"),
     ("inputs_fingerprint", "store write"),
