@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, select
 
 from macros_py.governance.vocabulary import audit_action_label
 from macros_py.store import Store
-from macros_py.store.audit_chain import GENESIS_HASH, entry_hash, read_head
+from macros_py.store.audit_chain import GENESIS_HASH, read_head, row_entry_hash
 from macros_py.store.schema import audit_log
 
 _BATCH_ROWS = 5_000
@@ -96,18 +96,7 @@ def _row_problem(row, expected_previous: str) -> str | None:
         return "ハッシュがありません(記録の仕組みを通さずに追加された記録です)。"
     if row.prev_hash != expected_previous:
         return "直前の記録とつながっていません(この記録の前の記録が削除・追加されたか、記録の順序が入れ替えられています)。"
-    recomputed = entry_hash(
-        audit_id=row.audit_id,
-        at=at,
-        user_name=row.user_name,
-        machine=row.machine,
-        action=row.action,
-        target=row.target,
-        counts=row.counts,
-        detail=row.detail,
-        prev_hash=row.prev_hash,
-    )
-    if recomputed != row.entry_hash:
+    if row_entry_hash(row, at=at, prev_hash=row.prev_hash) != row.entry_hash:
         return "記録の内容が書き換えられています(ハッシュが一致しません)。"
     return None
 

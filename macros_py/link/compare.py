@@ -14,6 +14,7 @@ except over the few pairs that hold an unknown (外字) character.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -283,7 +284,7 @@ _Coded = tuple[np.ndarray, np.ndarray, np.ndarray]  # code_left, code_right, uni
 CHUNK_PAIRS = 2_000_000
 
 
-class Comparison:
+class Comparison(ABC):
     """One kind of comparison: its named levels and how pairs get them.
 
     A subclass per kind; :func:`register_comparison` makes a kind usable in a
@@ -299,11 +300,12 @@ class Comparison:
 
     @classmethod
     def check(cls, spec: ComparisonSpec) -> None:
-        """Raise ``ValueError`` when the spec's options do not fit this kind."""
+        """Raise ``ValueError`` when the spec's options do not fit this kind (default: any fit)."""
+        return None
 
+    @abstractmethod
     def levels(self) -> tuple[Level, ...]:
         """The named levels, index = level number."""
-        raise NotImplementedError
 
     def level_number(self, name: str) -> int | None:
         """Number of the level called ``name`` (name or label; -1 for 欠損), ``None`` if unknown."""
@@ -323,9 +325,9 @@ class Comparison:
             coded["near"] = _codes(left, right, self.spec.near_column, right_codes)
         return coded
 
+    @abstractmethod
     def compare(self, coded: dict[str, Any], left_index: np.ndarray, right_index: np.ndarray) -> np.ndarray:
         """Levels (``int8``) of aligned pairs, positions into the coded rows."""
-        raise NotImplementedError
 
 
 _KIND_CLASSES: dict[str, type[Comparison]] = {}

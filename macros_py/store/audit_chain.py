@@ -92,6 +92,21 @@ def entry_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def row_entry_hash(row, *, at: datetime, prev_hash: str) -> str:
+    """:func:`entry_hash` of a stored ``audit_log`` row, with its time and previous hash given."""
+    return entry_hash(
+        audit_id=row.audit_id,
+        at=at,
+        user_name=row.user_name,
+        machine=row.machine,
+        action=row.action,
+        target=row.target,
+        counts=row.counts,
+        detail=row.detail,
+        prev_hash=prev_hash,
+    )
+
+
 def take_write_lock(connection: Connection) -> None:
     """Take the store's write lock for the rest of the transaction (as migrations do).
 
@@ -193,17 +208,7 @@ def chain_existing_entries(connection: Connection) -> int:
         if row.entry_hash:
             previous = row.entry_hash
             continue
-        digest = entry_hash(
-            audit_id=row.audit_id,
-            at=row.at,
-            user_name=row.user_name,
-            machine=row.machine,
-            action=row.action,
-            target=row.target,
-            counts=row.counts,
-            detail=row.detail,
-            prev_hash=previous,
-        )
+        digest = row_entry_hash(row, at=row.at, prev_hash=previous)
         connection.execute(
             update(audit_log)
             .where(audit_log.c.audit_id == row.audit_id)
